@@ -1,0 +1,83 @@
+# hubgate: build, test, demo, bench.  See README.md.
+
+NGX_SRC      ?= /usr/share/nginx/src
+NGINX        ?= /usr/sbin/nginx
+BUILD        := build
+CC           ?= cc
+FUZZ_SECONDS ?= 60
+
+CORE_SRCS    := ngx_module/hg_jwt.c ngx_module/hg_jwks.c \
+                ngx_module/hg_identity.c ngx_module/hg_limit.c
+CORE_HDRS    := $(CORE_SRCS:.c=.h)
+CORE_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O2 -Wall -Wextra -Werror \
+                -Wno-unused-parameter -Ingx_module
+CORE_LIBS    := -ljansson -lcrypto
+
+UNIT_SRCS    := $(wildcard t/unit/test_*.c)
+UNIT_BINS    := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+FUZZ_SRCS    := $(wildcard t/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+MODULE_SRCS  := config $(wildcard ngx_module/*.c ngx_module/*.h)
+
+.PHONY: all deps module asan unit tools fuzz fuzz-build test test-edge \
+        demo demo-stop bench clean
+
+all: module tools
+
+deps:
+	@tools/deps.sh
+
+module: $(BUILD)/ngx_http_hubgate_module.so
+
+$(BUILD)/ngx_http_hubgate_module.so: $(MODULE_SRCS) tools/build-module.sh
+	@tools/build-module.sh $(NGX_SRC) $(BUILD)/nginx-src $@
+
+$(BUILD)/asan/ngx_http_hubgate_module.so: $(MODULE_SRCS) tools/build-module.sh
+	@HUBGATE_ASAN=1 tools/build-module.sh $(NGX_SRC) $(BUILD)/nginx-src-asan $@
+
+tools: $(BUILD)/hg-jwt
+
+$(BUILD)/hg-jwt: t/tools/hg_jwt_tool.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(BUILD)
+	$(CC) $(CORE_CFLAGS) -o $@ t/tools/hg_jwt_tool.c $(CORE_SRCS) $(CORE_LIBS)
+
+unit: $(UNIT_BINS)
+
+$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(CORE_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer \
+	    -o $@ $< $(CORE_SRCS) $(CORE_LIBS) -lcmocka
+
+fuzz-build: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/%: t/fuzz/%.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(BUILD)/fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Ingx_module \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+
+# make fuzz FUZZ_SECONDS=N runs every target for N seconds
+fuzz: fuzz-build
+	@tools/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# the edge suites against the module built with AddressSanitizer
+asan: $(BUILD)/asan/ngx_http_hubgate_module.so tools
+	HUBGATE_MODULE=$(CURDIR)/$(BUILD)/asan/ngx_http_hubgate_module.so \
+	HUBGATE_ASAN=1 perl t/run.pl t/edge
+
+test: deps module tools unit fuzz-build $(BUILD)/asan/ngx_http_hubgate_module.so
+	@perl t/run.pl --fuzz-seconds 10 t/unit t/edge t/asan t/fuzz
+
+test-edge: module tools
+	@perl t/run.pl t/edge
+
+demo: deps module tools
+	@tools/demo.sh
+
+demo-stop:
+	@tools/demo.sh stop
+
+bench: deps module tools
+	@bench/run.sh
+
+clean:
+	rm -rf $(BUILD)

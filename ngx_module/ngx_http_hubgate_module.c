@@ -1,0 +1,690 @@
+
+/*
+ * hubgate: directives, configuration, the access handler and variables.
+ */
+
+
+#include "ngx_http_hubgate_module.h"
+
+
+static ngx_int_t ngx_http_hubgate_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hubgate_run(ngx_http_request_t *r,
+    ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
+static ngx_int_t ngx_http_hubgate_requires(ngx_http_request_t *r,
+    ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
+static ngx_int_t ngx_http_hubgate_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_hubgate_init(ngx_conf_t *cf);
+static void *ngx_http_hubgate_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_hubgate_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_hubgate_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_hubgate_jwt(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_hubgate_variable_str(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_hubgate_variable_error(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_hubgate_variable_limit(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_hubgate_variable_member(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_conf_enum_t  ngx_http_hubgate_log_levels[] = {
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_hubgate_status_bounds = {
+    ngx_conf_check_num_bounds, 400, 599
+};
+
+
+static ngx_command_t  ngx_http_hubgate_commands[] = {
+
+    { ngx_string("hubgate_jwt"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hubgate_jwt,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hubgate_jwt_key_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hubgate_jwt_key_file,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hubgate_jwt_key_request"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_hubgate_jwt_key_request,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hubgate_jwt_algorithms"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_hubgate_jwt_algorithms,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hubgate_jwt_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hubgate_loc_conf_t, issuer),
+      NULL },
+
+    { ngx_string("hubgate_jwt_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_array_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hubgate_loc_conf_t, audiences),
+      NULL },
+
+    { ngx_string("hubgate_jwt_leeway"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hubgate_loc_conf_t, leeway),
+      NULL },
+
+    { ngx_string("hubgate_jwt_tenant_claim"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hubgate_loc_conf_t, tenant_claim),
+      NULL },
+
+    { ngx_string("hubgate_jwt_roles_claim"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hubgate_loc_conf_t, roles_claim),
+      NULL },
+
+    { ngx_string("hubgate_jwt_require"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_hubgate_jwt_require,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hubgate_jwt_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_hubgate_jwt_cache,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hubgate_limit_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_hubgate_limit_zone,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("hubgate_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_hubgate_limit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hubgate_limit_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hubgate_loc_conf_t, limit_status),
+      &ngx_http_hubgate_status_bounds },
+
+    { ngx_string("hubgate_limit_log_level"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hubgate_loc_conf_t, limit_log_level),
+      &ngx_http_hubgate_log_levels },
+
+    { ngx_string("hubgate_identity_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hubgate_identity_secret,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hubgate_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hubgate_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_hubgate_module_ctx = {
+    ngx_http_hubgate_add_variables,        /* preconfiguration */
+    ngx_http_hubgate_init,                 /* postconfiguration */
+
+    ngx_http_hubgate_create_main_conf,     /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_hubgate_create_loc_conf,      /* create location configuration */
+    ngx_http_hubgate_merge_loc_conf        /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_hubgate_module = {
+    NGX_MODULE_V1,
+    &ngx_http_hubgate_module_ctx,          /* module context */
+    ngx_http_hubgate_commands,             /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_variable_t  ngx_http_hubgate_vars[] = {
+
+    { ngx_string("hubgate_tenant"), NULL, ngx_http_hubgate_variable_str,
+      offsetof(ngx_http_hubgate_ctx_t, tenant), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("hubgate_subject"), NULL, ngx_http_hubgate_variable_str,
+      offsetof(ngx_http_hubgate_ctx_t, subject), NGX_HTTP_VAR_NOCACHEABLE,
+      0 },
+
+    { ngx_string("hubgate_roles"), NULL, ngx_http_hubgate_variable_str,
+      offsetof(ngx_http_hubgate_ctx_t, roles), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("hubgate_jwt_error"), NULL, ngx_http_hubgate_variable_error,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("hubgate_limit_status"), NULL,
+      ngx_http_hubgate_variable_limit, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("jwt_claim_"), NULL, ngx_http_hubgate_variable_member,
+      1, NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
+
+    { ngx_string("jwt_header_"), NULL, ngx_http_hubgate_variable_member,
+      0, NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_str_t  ngx_http_hubgate_limit_names[] = {
+    ngx_string(""),
+    ngx_string("PASSED"),
+    ngx_string("DELAYED"),
+    ngx_string("REJECTED"),
+    ngx_string("DELAYED_DRY_RUN"),
+    ngx_string("REJECTED_DRY_RUN")
+};
+
+
+static ngx_int_t
+ngx_http_hubgate_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                     rc;
+    ngx_http_hubgate_ctx_t       *ctx;
+    ngx_http_hubgate_loc_conf_t  *lcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hubgate_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_hubgate_ctx_t));
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->jwt_error = -1;
+        ngx_http_set_ctx(r, ctx, ngx_http_hubgate_module);
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_hubgate_module);
+
+    if (ctx->done) {
+        /* limits and identity alone do not grant access */
+        return lcf->jwt ? NGX_OK : NGX_DECLINED;
+    }
+
+    if (!ctx->stripped) {
+        if (ngx_http_hubgate_identity_strip(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->stripped = 1;
+    }
+
+    if (!lcf->jwt && lcf->limits == NULL && lcf->identity_secret.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_hubgate_run(r, lcf, ctx);
+
+    if (rc == NGX_OK) {
+        ctx->done = 1;
+        return lcf->jwt ? NGX_OK : NGX_DECLINED;
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_hubgate_run(ngx_http_request_t *r, ngx_http_hubgate_loc_conf_t *lcf,
+    ngx_http_hubgate_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (lcf->jwt && !ctx->jwt_done) {
+        rc = ngx_http_hubgate_jwt_step(r, lcf, ctx);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        ctx->jwt_done = 1;
+
+        rc = ngx_http_hubgate_requires(r, lcf, ctx);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    if (lcf->limits && !ctx->limit_done) {
+        rc = ngx_http_hubgate_limit_step(r, lcf, ctx);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        ctx->limit_done = 1;
+    }
+
+    return ngx_http_hubgate_identity_add(r, lcf, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_hubgate_requires(ngx_http_request_t *r,
+    ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx)
+{
+    ngx_str_t                    val;
+    ngx_uint_t                   i, j;
+    ngx_table_elt_t             *h;
+    ngx_http_complex_value_t    *cv;
+    ngx_http_hubgate_require_t  *req;
+
+    if (lcf->requires == NULL) {
+        return NGX_OK;
+    }
+
+    req = lcf->requires->elts;
+
+    for (i = 0; i < lcf->requires->nelts; i++) {
+        cv = req[i].values->elts;
+
+        for (j = 0; j < req[i].values->nelts; j++) {
+            if (ngx_http_complex_value(r, &cv[j], &val) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            /* empty, "0" and a JSON false fail */
+            if (val.len != 0 && !(val.len == 1 && val.data[0] == '0')
+                && !(val.len == 5 && ngx_strncmp(val.data, "false", 5) == 0))
+            {
+                continue;
+            }
+
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "hubgate: jwt require \"%V\" failed",
+                          &cv[j].value);
+
+            ngx_http_hubgate_stat_inc(r,
+                                   NGX_HTTP_HUBGATE_STAT_INSUFFICIENT_SCOPE);
+
+            h = ngx_list_push(&r->headers_out.headers);
+            if (h == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            h->hash = 1;
+            ngx_str_set(&h->key, "WWW-Authenticate");
+
+            h->value.len = sizeof("Bearer realm=\"\", error=\"\"") - 1
+                           + lcf->realm.len
+                           + sizeof("insufficient_scope") - 1;
+            h->value.data = ngx_pnalloc(r->pool, h->value.len);
+            if (h->value.data == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            h->value.len = ngx_sprintf(h->value.data,
+                                       "Bearer realm=\"%V\", error=\"%s\"",
+                                       &lcf->realm,
+                                       req[i].error == NGX_HTTP_FORBIDDEN
+                                       ? "insufficient_scope"
+                                       : "invalid_token")
+                           - h->value.data;
+
+            r->headers_out.www_authenticate = h;
+
+            return req[i].error;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hubgate_variable_str(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t               *s;
+    ngx_http_hubgate_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_hubgate_module);
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    s = (ngx_str_t *) ((u_char *) ctx + data);
+
+    if (s->data == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = s->len;
+    v->data = s->data;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hubgate_variable_error(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const char              *s;
+    ngx_http_hubgate_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_hubgate_module);
+
+    if (ctx == NULL || ctx->jwt_error < 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    s = ctx->jwt_error == HG_JWT_OK ? "" : hg_jwt_strerror(ctx->jwt_error);
+
+    v->len = ngx_strlen(s);
+    v->data = (u_char *) s;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hubgate_variable_limit(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_hubgate_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_hubgate_module);
+
+    if (ctx == NULL || ctx->limit_status == NGX_HTTP_HUBGATE_LIMIT_NONE) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ngx_http_hubgate_limit_names[ctx->limit_status].len;
+    v->data = ngx_http_hubgate_limit_names[ctx->limit_status].data;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hubgate_variable_member(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    size_t                   prefix;
+    ngx_str_t               *name, value;
+    json_t                  *object;
+    ngx_http_hubgate_ctx_t  *ctx;
+
+    /* prefix variables get their full name as data */
+    name = (ngx_str_t *) data;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_hubgate_module);
+
+    if (ctx == NULL || ctx->jwt == NULL || ctx->jwt_error != HG_JWT_OK) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (name->len > sizeof("jwt_claim_") - 1
+        && ngx_strncmp(name->data, "jwt_claim_", sizeof("jwt_claim_") - 1)
+           == 0)
+    {
+        prefix = sizeof("jwt_claim_") - 1;
+        object = ctx->jwt->payload;
+
+    } else {
+        prefix = sizeof("jwt_header_") - 1;
+        object = ctx->jwt->header;
+    }
+
+    if (name->len <= prefix
+        || ngx_http_hubgate_jwt_member(r, object, name->data + prefix,
+                                       name->len - prefix, &value)
+           != NGX_OK)
+    {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = value.len;
+    v->data = value.data;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hubgate_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_hubgate_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hubgate_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt           *h;
+    ngx_http_core_main_conf_t     *cmcf;
+    ngx_http_hubgate_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hubgate_module);
+
+    if (ngx_http_hubgate_status_init_zone(cf, mcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_hubgate_handler;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_hubgate_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_hubgate_main_conf_t  *mcf;
+
+    mcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hubgate_main_conf_t));
+    if (mcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&mcf->limit_zones, cf->pool, 4,
+                       sizeof(ngx_shm_zone_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return mcf;
+}
+
+
+static void *
+ngx_http_hubgate_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_hubgate_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hubgate_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->realm = { 0, NULL };
+     *     conf->key_files = NULL;
+     *     conf->keys = NULL;
+     *     conf->jwks_zone = NULL;
+     *     conf->algorithms = 0;
+     *     conf->issuer = { 0, NULL };
+     *     conf->tenant_claim = { 0, NULL };
+     *     conf->roles_claim = { 0, NULL };
+     *     conf->requires = NULL;
+     *     conf->limits = NULL;
+     *     conf->identity_secret = { 0, NULL };
+     */
+
+    conf->jwt = NGX_CONF_UNSET;
+    conf->audiences = NGX_CONF_UNSET_PTR;
+    conf->leeway = NGX_CONF_UNSET;
+    conf->limit_status = NGX_CONF_UNSET_UINT;
+    conf->limit_log_level = NGX_CONF_UNSET_UINT;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_hubgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_hubgate_loc_conf_t  *prev = parent;
+    ngx_http_hubgate_loc_conf_t  *conf = child;
+
+    if (conf->jwt == NGX_CONF_UNSET) {
+        conf->jwt = prev->jwt == NGX_CONF_UNSET ? 0 : prev->jwt;
+        conf->realm = prev->realm;
+    }
+
+    if (conf->limits == NULL) {
+        conf->limits = prev->limits;
+    }
+
+    ngx_conf_merge_uint_value(conf->limit_status, prev->limit_status,
+                              NGX_HTTP_TOO_MANY_REQUESTS);
+    ngx_conf_merge_uint_value(conf->limit_log_level, prev->limit_log_level,
+                              NGX_LOG_ERR);
+
+    if (conf->identity_secret.data == NULL) {
+        conf->identity_secret = prev->identity_secret;
+        conf->identity_file = prev->identity_file;
+    }
+
+    return ngx_http_hubgate_jwt_merge(cf, prev, conf);
+}
+
+
+static char *
+ngx_http_hubgate_jwt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hubgate_loc_conf_t *lcf = conf;
+
+    ngx_str_t  *value;
+
+    if (lcf->jwt != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        lcf->jwt = 0;
+        return NGX_CONF_OK;
+    }
+
+    if (value[1].len == 0 || ngx_strlchr(value[1].data,
+                                         value[1].data + value[1].len, '"'))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hubgate_jwt: the realm \"%V\" must be non-empty "
+                           "and hold no double quote", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->jwt = 1;
+    lcf->realm = value[1];
+
+    return NGX_CONF_OK;
+}
