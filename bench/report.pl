@@ -283,25 +283,27 @@ p "";
 # shared memory per limit key
 p "## Shared memory per limit key";
 p "";
-p "A 1m `hubgate_limit_zone` is fed distinct keys until it evicts and its "
+p "A `hubgate_limit_zone` is fed distinct keys until it evicts and its "
   . "key count (`hubgate_status`: `limits.<zone>.keys`) stops growing; "
-  . "bytes per key = 1,048,576 / most keys held.";
+  . "bytes per key = zone size / most keys held (so the slab allocator's "
+  . "own bookkeeping is included).";
 p "";
-p "| zone key | most keys held | evicted | bytes per key | target | met | stopped because |";
-p "|---|--:|--:|--:|---|---|---|";
+p "| zone key | zone size | most keys held | evicted | bytes per key | target | met | stopped because |";
+p "|---|--:|--:|--:|--:|---|---|---|";
 
 my $probe_bad = 0;
 my $pt = ($m{probe_tokens} // 40000) - 1;
-for my $z (['probe', "\$hubgate_tenant (JWT tid \"t0\"..\"t$pt\")"],
-           ['probe_uuid', '$http_x_tenant (36-character UUID-like)'])
+for my $z (['probe', 1, "\$hubgate_tenant (JWT tid \"t0\"..\"t$pt\")"],
+           ['probe_uuid', 1, '$http_x_tenant (36-character UUID-like)'],
+           ['probe_uuid_8m', 8, '$http_x_tenant (36-character UUID-like)'])
 {
-    my ($zone, $what) = @$z;
+    my ($zone, $mb, $what) = @$z;
     my $keys = $m{"probe_${zone}_keys"};
     my $ev = $m{"probe_${zone}_evicted"} // 0;
     next unless defined $keys;
     my ($bpk, $met);
     if ($keys > 0) {
-        $bpk = 1048576 / $keys;
+        $bpk = $mb * 1048576 / $keys;
         if ($ev > 0) {
             $met = $bpk <= 128 ? 'yes' : '**no**';
         } else {
@@ -312,7 +314,7 @@ for my $z (['probe', "\$hubgate_tenant (JWT tid \"t0\"..\"t$pt\")"],
         $met = '**no keys counted**';
         $probe_bad = 1;
     }
-    p "| $what | ", fmt_int($keys), " | ", fmt_int($ev), " | ",
+    p "| $what | ${mb}m | ", fmt_int($keys), " | ", fmt_int($ev), " | ",
       (defined $bpk ? sprintf('%s%.1f', $ev > 0 ? '' : '≤ ', $bpk) : '—'),
       " | ≤ 128 | $met | ", $m{"probe_${zone}_reason"} // '', " |";
 }

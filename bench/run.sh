@@ -335,6 +335,7 @@ EOF
 
     hubgate_limit_zone probe size=1m;
     hubgate_limit_zone probe_uuid size=1m;
+    hubgate_limit_zone probe_uuid_8m size=8m;
 
     server {
         listen 127.0.0.1:$PORT_C;
@@ -350,6 +351,12 @@ EOF
 
         location = /probe-uuid {
             hubgate_limit zone=probe_uuid key=\$http_x_tenant
+                          rate=1000000r/s burst=1000000 nodelay;
+            alias $T/www/ok.txt;
+        }
+
+        location = /probe-uuid-8m {
+            hubgate_limit zone=probe_uuid_8m key=\$http_x_tenant
                           rate=1000000r/s burst=1000000 nodelay;
             alias $T/www/ok.txt;
         }
@@ -572,8 +579,9 @@ meta load_after "$LOAD_AFTER"
 #
 # Instance C has two 1m limit zones: "probe" keyed on $hubgate_tenant
 # (tokens for t0..t$((PROBE_TOKENS-1))), "probe_uuid" keyed on a
-# 36-character X-Tenant.  Send distinct keys until the zone evicts and
-# its key count stops growing; bytes per key = 1m / most keys held.
+# 36-character X-Tenant, and "probe_uuid_8m" like it but 8m.  Send
+# distinct keys until the zone evicts and its key count stops growing;
+# bytes per key = zone size / most keys held.
 
 zone_stats() {   # port zone -> "keys evicted"
     curl -fsS "http://127.0.0.1:$1/_status" | perl -MJSON::PP -e '
@@ -626,6 +634,9 @@ probe_zone() {   # zone path tokens|uuid
 log "shared memory per limit key (1m zones)"
 probe_zone probe /probe probe
 probe_zone probe_uuid /probe-uuid uuid
+# the same in an 8m zone: how much of the 1m figure is the slab
+# allocator's fixed bookkeeping
+probe_zone probe_uuid_8m /probe-uuid-8m uuid
 
 # ------------------------------------------------------ error-log check
 

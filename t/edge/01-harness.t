@@ -145,8 +145,9 @@ is($r->body, "one\n", 'https');
 
 my $mark = $t->log_mark;
 $t->request(GET => '/missing-file');
-ok($t->wait_for(sub { $t->errlog_since($mark) =~ /open\(\) ".*missing-file"/ }),
-    'errlog_since sees a new line');
+ok($t->wait_for(sub {
+    $t->errlog_since($mark) =~ /open\(\) ".*missing-file"/
+}), 'errlog_since sees a new line');
 
 # reload: a good configuration replaces the workers
 
@@ -161,7 +162,8 @@ ok(!(grep { my $o = $_; grep { $_ == $o } $t->worker_pids } @old),
 # reload: a configuration only the master rejects keeps the old one
 
 $t->allow_alerts(qr/unknown directive "no_such_directive"/);
-$t->write_file_expand('nginx.conf', $v2 =~ s/(http \{)/$1\n    no_such_directive;/r);
+$t->write_file_expand('nginx.conf',
+    $v2 =~ s/(http \{)/$1\n    no_such_directive;/r);
 ok(!$t->reload, 'a bad reload reports failure');
 is($t->request(GET => '/version')->body, "two\n", 'old configuration serves');
 

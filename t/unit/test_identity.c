@@ -124,37 +124,56 @@ test_known_answer(void **state)
 }
 
 
+static hg_identity_str_t *
+field(hg_identity_t *id, int f)
+{
+    switch (f) {
+    case 0:
+        return &id->method;
+    case 1:
+        return &id->uri;
+    case 2:
+        return &id->tenant;
+    case 3:
+        return &id->subject;
+    case 4:
+        return &id->roles;
+    default:
+        return &id->webhook;
+    }
+}
+
+
 static void
 test_tamper_fields(void **state)
 {
-    int             f;
-    char            h[HG_IDENTITY_HEADER_MAX + 1];
-    hg_identity_t   id, bad;
-    hg_identity_str_t  *fields;
+    int                 f;
+    char                h[HG_IDENTITY_HEADER_MAX + 1];
+    hg_identity_t       id, bad;
+    hg_identity_str_t  *v;
 
     id = sample();
     assert_true(sign(&id, T0, h) > 0);
 
     for (f = 0; f < 6; f++) {
-        bad = id;
-        fields = &bad.method;
 
         /* changed value, shortened value, emptied value */
-        fields[f].data = "X";
-        fields[f].len = 1;
+        bad = id;
+        v = field(&bad, f);
+        v->data = "X";
+        v->len = 1;
         assert_int_equal(verify(h, &bad, T0, 60), HG_IDENTITY_ERR_SIGNATURE);
 
         bad = id;
-        if (fields[f].len) {
-            fields[f].len--;
+        v = field(&bad, f);
+
+        if (v->len) {
+            v->len--;
             assert_int_equal(verify(h, &bad, T0, 60),
                              HG_IDENTITY_ERR_SIGNATURE);
-        }
 
-        bad = id;
-        fields[f].data = NULL;
-        fields[f].len = 0;
-        if (id.webhook.len || f != 5) {
+            v->data = NULL;
+            v->len = 0;
             assert_int_equal(verify(h, &bad, T0, 60),
                              HG_IDENTITY_ERR_SIGNATURE);
         }
@@ -280,7 +299,6 @@ test_age(void **state)
     assert_int_equal(verify(h, &id, T0, (long) INT64_MAX), HG_IDENTITY_OK);
 
     assert_true(sign(&id, 0, h) > 0);
-    assert_string_equal(strchr(h, ','), strchr(h, ','));
     assert_memory_equal(h, "t=0,", 4);
     assert_int_equal(verify(h, &id, 0, 0), HG_IDENTITY_OK);
 

@@ -100,10 +100,11 @@ C<%%NAME%%> dies.
 A file ending in C<.conf> that has a top-level C<http>, C<events> or
 C<%%MODULE%%> is a main configuration and gets defaults for whatever it
 does not set itself: C<load_module> (prepended unless C<%%MODULE%%> or
-C<load_module> is there), C<daemon on>, C<pid>, C<error_log E<lt>dirE<gt>/error.log
-E<lt>levelE<gt>>, C<user root> (see C<new>), C<events {}>, and in C<http>:
-C<access_log> and the five C<*_temp_path> directives inside the test
-directory.
+C<load_module> is there), C<daemon on>, C<pid>,
+C<error_log E<lt>dirE<gt>/error.log E<lt>levelE<gt>>, C<user root> (see
+C<new>), C<events {}> (appended: a block before C<load_module> makes it
+"too late"), and in C<http>: C<access_log> and the five C<*_temp_path>
+directives inside the test directory.
 
 =item port($n)
 
@@ -1146,6 +1147,9 @@ END {
     my $exit = $?;
     $ENDING = 1;
 
+    # whoever reads our output may be gone: writes must fail, not kill us
+    $SIG{PIPE} = 'IGNORE';
+
     # first of all, leave no process behind
     $_->stop for grep { $_->{owner} == $$ } @INSTANCES;
 
@@ -1943,7 +1947,7 @@ sub new {
     # the final response: 1xx heads before it are skipped
     my $text = $raw;
 
-    while ($text =~ m{^HTTP/\d\.\d\s+1\d\d\b} && $text !~ m{^HTTP/\d\.\d\s+101}) {
+    while ($text =~ m{^HTTP/\d\.\d\s+1(?!01)\d\d\b}) {
         my $end = index($text, "\r\n\r\n");
         last if $end < 0;
         $text = substr($text, $end + 4);
