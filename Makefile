@@ -43,7 +43,7 @@ $(BUILD)/hg-jwt: t/tools/hg_jwt_tool.c $(CORE_SRCS) $(CORE_HDRS)
 
 unit: $(UNIT_BINS)
 
-$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS)
+$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) $(wildcard t/unit/*.h)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(CORE_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -o $@ $< $(CORE_SRCS) $(CORE_LIBS) -lcmocka

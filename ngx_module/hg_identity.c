@@ -39,12 +39,14 @@ static int hg_identity_parse(const char *header, size_t len, long long *t,
     unsigned char *mac);
 static int hg_identity_hex_value(int c);
 static int hg_identity_is_stale(long long t, time_t now, long max_age);
+static int hg_identity_read_file(const char *path, unsigned char *buf,
+    size_t size, size_t *len, char *err, size_t errlen);
 static int hg_identity_read(int fd, unsigned char *buf, size_t size,
     size_t *len);
 static void hg_identity_err(char *err, size_t errlen, const char *fmt, ...);
 
 
-static const char  *hg_identity_err_names[] = {
+static const char  *const hg_identity_err_names[] = {
     "ok",
     "missing",
     "format",
@@ -337,13 +339,63 @@ int
 hg_identity_load_secret(const char *path, unsigned char **key,
     size_t *key_len, char *err, size_t errlen)
 {
-    int             fd, rc;
+    int             rc;
     size_t          len;
-    struct stat     st;
     unsigned char  *buf;
 
     *key = NULL;
     *key_len = 0;
+
+    buf = malloc(HG_IDENTITY_MAX_FILE + 1);
+    if (buf == NULL) {
+        hg_identity_err(err, errlen, "out of memory");
+        return -1;
+    }
+
+    rc = hg_identity_read_file(path, buf, HG_IDENTITY_MAX_FILE + 1, &len,
+                               err, errlen);
+
+    /* trailing white space: the newline an editor adds, and the like */
+    while (rc == 0 && len && buf[len - 1] != '\0'
+           && strchr(" \t\r\n\v\f", buf[len - 1]) != NULL)
+    {
+        len--;
+    }
+
+    if (rc == 0 && len < HG_IDENTITY_MIN_SECRET) {
+        hg_identity_err(err, errlen, "secret of %zu bytes, at least %d "
+                        "required", len, HG_IDENTITY_MIN_SECRET);
+        rc = -1;
+    }
+
+    if (rc == 0) {
+        *key = malloc(len);
+
+        if (*key == NULL) {
+            hg_identity_err(err, errlen, "out of memory");
+            rc = -1;
+
+        } else {
+            memcpy(*key, buf, len);
+            *key_len = len;
+        }
+    }
+
+    OPENSSL_cleanse(buf, HG_IDENTITY_MAX_FILE + 1);
+    free(buf);
+
+    return rc;
+}
+
+
+/* a regular file of at most size - 1 bytes */
+
+static int
+hg_identity_read_file(const char *path, unsigned char *buf, size_t size,
+    size_t *len, char *err, size_t errlen)
+{
+    int          fd, rc, e;
+    struct stat  st;
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd == -1) {
@@ -357,55 +409,21 @@ hg_identity_load_secret(const char *path, unsigned char **key,
         return -1;
     }
 
-    buf = malloc(HG_IDENTITY_MAX_FILE + 1);
-    if (buf == NULL) {
-        hg_identity_err(err, errlen, "out of memory");
-        close(fd);
+    rc = hg_identity_read(fd, buf, size, len);
+    e = errno;
+    close(fd);
+
+    if (rc != 0) {
+        hg_identity_err(err, errlen, "cannot read: %s", strerror(e));
         return -1;
     }
 
-    rc = hg_identity_read(fd, buf, HG_IDENTITY_MAX_FILE + 1, &len);
-    close(fd);
-
-    if (rc != 0 || len > HG_IDENTITY_MAX_FILE) {
-        hg_identity_err(err, errlen, rc != 0 ? "cannot read the file"
-                                             : "larger than 64k");
-        goto failed;
+    if (*len >= size) {
+        hg_identity_err(err, errlen, "larger than %zu bytes", size - 1);
+        return -1;
     }
-
-    while (len && (buf[len - 1] == ' ' || buf[len - 1] == '\t'
-                   || buf[len - 1] == '\r' || buf[len - 1] == '\n'
-                   || buf[len - 1] == '\v' || buf[len - 1] == '\f'))
-    {
-        len--;
-    }
-
-    if (len < HG_IDENTITY_MIN_SECRET) {
-        hg_identity_err(err, errlen, "secret of %zu bytes, at least %d "
-                        "required", len, HG_IDENTITY_MIN_SECRET);
-        goto failed;
-    }
-
-    *key = malloc(len);
-    if (*key == NULL) {
-        hg_identity_err(err, errlen, "out of memory");
-        goto failed;
-    }
-
-    memcpy(*key, buf, len);
-    *key_len = len;
-
-    OPENSSL_cleanse(buf, HG_IDENTITY_MAX_FILE + 1);
-    free(buf);
 
     return 0;
-
-failed:
-
-    OPENSSL_cleanse(buf, HG_IDENTITY_MAX_FILE + 1);
-    free(buf);
-
-    return -1;
 }
 
 

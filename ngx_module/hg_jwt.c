@@ -64,9 +64,10 @@ static size_t hg_jwt_scalar_text(json_t *value, char *buf, size_t size);
 static int hg_jwt_ascii_lower(int c);
 static int hg_jwt_is_tchar(int c);
 static int hg_jwt_is_b64token(int c);
+static int hg_jwt_bearer_scheme(const char *value, size_t len);
 
 
-static const char  *hg_jwt_alg_names[HG_ALG_MAX] = {
+static const char  *const hg_jwt_alg_names[HG_ALG_MAX] = {
     NULL,
     "HS256", "HS384", "HS512",
     "RS256", "RS384", "RS512",
@@ -76,7 +77,7 @@ static const char  *hg_jwt_alg_names[HG_ALG_MAX] = {
 };
 
 
-static const char  *hg_jwt_err_names[HG_JWT_ERR_MAX] = {
+static const char  *const hg_jwt_err_names[HG_JWT_ERR_MAX] = {
     "ok",
     "missing",
     "malformed",
@@ -1236,11 +1237,12 @@ hg_jwt_is_b64token(int c)
 }
 
 
-int
-hg_jwt_parse_bearer(const char *value, size_t len, const char **token,
-    size_t *token_len)
+/* 1: not Bearer, 0: "Bearer" and a space, -1: "Bearer" badly separated */
+
+static int
+hg_jwt_bearer_scheme(const char *value, size_t len)
 {
-    size_t       i, start, end;
+    size_t       i;
     const char  *scheme = "bearer";
 
     if (value == NULL || len < 6) {
@@ -1258,8 +1260,20 @@ hg_jwt_parse_bearer(const char *value, size_t len, const char **token,
         return 1;
     }
 
-    if (len == 6 || value[6] != ' ') {
-        return -1;
+    return (len > 6 && value[6] == ' ') ? 0 : -1;
+}
+
+
+int
+hg_jwt_parse_bearer(const char *value, size_t len, const char **token,
+    size_t *token_len)
+{
+    int     rc;
+    size_t  i, start, end;
+
+    rc = hg_jwt_bearer_scheme(value, len);
+    if (rc != 0) {
+        return rc;
     }
 
     for (i = 6; i < len && value[i] == ' '; i++) {

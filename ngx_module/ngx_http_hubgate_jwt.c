@@ -187,11 +187,21 @@ ngx_http_hubgate_jwt_step(ngx_http_request_t *r,
         return ngx_http_hubgate_jwt_reject(r, lcf, ctx, err);
     }
 
-    ctx->jwt_error = HG_JWT_OK;
+    rc = ngx_http_hubgate_jwt_identity(r, lcf, ctx);
 
-    if (ngx_http_hubgate_jwt_identity(r, lcf, ctx) != NGX_OK) {
+    if (rc == NGX_ABORT) {
+        ngx_str_null(&ctx->tenant);
+        ngx_str_null(&ctx->subject);
+        ngx_str_null(&ctx->roles);
+        return ngx_http_hubgate_jwt_reject(r, lcf, ctx,
+                                           HG_JWT_ERR_CLAIM_TYPE);
+    }
+
+    if (rc != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ctx->jwt_error = HG_JWT_OK;
 
     ngx_http_hubgate_stat_inc(r, NGX_HTTP_HUBGATE_STAT_ACCEPTED);
 
@@ -275,21 +285,23 @@ ngx_http_hubgate_jwt_identity(ngx_http_request_t *r,
 {
     static u_char  sub[] = "sub";
 
-    json_t  *payload;
+    ngx_int_t   rc[3];
+    ngx_uint_t  i;
+    json_t     *payload;
 
     payload = ctx->jwt->payload;
 
-    if (ngx_http_hubgate_jwt_member(r, payload, lcf->tenant_claim.data,
-                                    lcf->tenant_claim.len, &ctx->tenant)
-        == NGX_ERROR
-        || ngx_http_hubgate_jwt_member(r, payload, sub, sizeof(sub) - 1,
-                                       &ctx->subject)
-           == NGX_ERROR
-        || ngx_http_hubgate_jwt_member(r, payload, lcf->roles_claim.data,
-                                       lcf->roles_claim.len, &ctx->roles)
-           == NGX_ERROR)
-    {
-        return NGX_ERROR;
+    rc[0] = ngx_http_hubgate_jwt_member(r, payload, lcf->tenant_claim.data,
+                                        lcf->tenant_claim.len, &ctx->tenant);
+    rc[1] = ngx_http_hubgate_jwt_member(r, payload, sub, sizeof(sub) - 1,
+                                        &ctx->subject);
+    rc[2] = ngx_http_hubgate_jwt_member(r, payload, lcf->roles_claim.data,
+                                        lcf->roles_claim.len, &ctx->roles);
+
+    for (i = 0; i < 3; i++) {
+        if (rc[i] == NGX_ERROR || rc[i] == NGX_ABORT) {
+            return rc[i];
+        }
     }
 
     return NGX_OK;
@@ -298,7 +310,8 @@ ngx_http_hubgate_jwt_identity(ngx_http_request_t *r,
 
 /*
  * Returns NGX_OK with value set, NGX_DECLINED when the member is absent
- * (value left empty), NGX_ERROR on allocation failure.
+ * (value left empty), NGX_ABORT when its text holds a control character,
+ * NGX_ERROR on allocation failure.
  */
 
 ngx_int_t
@@ -307,12 +320,25 @@ ngx_http_hubgate_jwt_member(ngx_http_request_t *r, json_t *object,
 {
     char    *text;
     size_t   text_len;
+    size_t   i;
 
     if (hg_jwt_member_text(object, (const char *) name, len, &text,
                            &text_len)
         != 0)
     {
         return NGX_DECLINED;
+    }
+
+    /*
+     * Values end up in headers (X-Hubgate-*, proxy_set_header): a CR or
+     * LF in a claim must never become a header of its own.
+     */
+
+    for (i = 0; i < text_len; i++) {
+        if ((u_char) text[i] < 0x20 || text[i] == 0x7f) {
+            free(text);
+            return NGX_ABORT;
+        }
     }
 
     value->data = ngx_pnalloc(r->pool, text_len + 1);

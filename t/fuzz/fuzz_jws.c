@@ -1,7 +1,8 @@
 
 /*
- * Fuzzes a compact JWS: hg_jwt_parse, then hg_jwt_verify against fixed
- * keys (t/unit/rfc_vectors.h), hg_jwt_check_claims and hg_jwt_member_text on what parsed.
+ * Fuzzes a compact JWS: hg_jwt_parse, then hg_jwt_verify against the
+ * fixed keys of t/unit/rfc_vectors.h, hg_jwt_check_claims and
+ * hg_jwt_member_text on what parsed.
  */
 
 #include <stddef.h>

@@ -4,6 +4,7 @@
  */
 
 #include "hg_test.h"
+#include "rfc_vectors.h"
 
 #include <limits.h>
 #include <openssl/rand.h>
@@ -202,6 +203,69 @@ parse_parts(const char *header, const char *payload)
     free(tok);
 
     return rc;
+}
+
+
+/* RFC 7515 A.1-A.3 and RFC 8037 A.4 verify with their published keys */
+static void
+test_rfc_vectors(void **state)
+{
+    size_t           i, iter;
+    char             err[256];
+    hg_jwt_t         jwt;
+    hg_keyset_t      ks;
+    const hg_key_t  *key;
+
+    static const char  *jws[] = {
+        RFC7515_A1_JWS, RFC7515_A2_JWS, RFC7515_A3_JWS
+    };
+
+    static const hg_alg_e  algs[] = {
+        HG_ALG_HS256, HG_ALG_RS256, HG_ALG_ES256
+    };
+
+    hg_jwt_claims_policy_t  policy = { "joe", NULL, 0, 0, 1 };
+
+    hg_jwks_init(&ks);
+    assert_int_equal(hg_jwks_add_json(&ks, RFC_JWKS, strlen(RFC_JWKS), err,
+                                      sizeof(err)), 0);
+    assert_int_equal(ks.nkeys, 4);
+
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(parse_default(&jwt, jws[i]), HG_JWT_OK);
+        assert_int_equal(jwt.alg, algs[i]);
+        assert_int_equal(verify_set(&ks, &jwt), HG_JWT_OK);
+        assert_int_equal(hg_jwt_verify(&jwt, &ks.keys[i]), HG_JWT_OK);
+        assert_int_equal(hg_jwt_check_claims(&jwt, &policy, 1300819380),
+                         HG_JWT_OK);
+        assert_int_equal(hg_jwt_check_claims(&jwt, &policy, 1300819381),
+                         HG_JWT_ERR_EXPIRED);
+        hg_jwt_free(&jwt);
+    }
+
+    /* RFC 8037's payload is not JSON: verify a hand-made hg_jwt_t */
+    memset(&jwt, 0, sizeof(jwt));
+    jwt.token = RFC8037_A4_INPUT "." RFC8037_A4_SIG;
+    jwt.signing_input_len = sizeof(RFC8037_A4_INPUT) - 1;
+    jwt.alg = HG_ALG_EDDSA;
+    assert_int_equal(hg_jwt_b64url_decode(RFC8037_A4_SIG,
+                                          sizeof(RFC8037_A4_SIG) - 1,
+                                          jwt.sig, sizeof(jwt.sig),
+                                          &jwt.sig_len), 0);
+    assert_int_equal(jwt.sig_len, 64);
+
+    iter = 0;
+    key = hg_jwks_next(&ks, "ed", 2, HG_ALG_EDDSA, &iter);
+    assert_ptr_equal(key, &ks.keys[3]);
+    assert_int_equal(hg_jwt_verify(&jwt, key), HG_JWT_OK);
+
+    jwt.sig[63] ^= 0x01;
+    assert_int_equal(hg_jwt_verify(&jwt, key), HG_JWT_ERR_SIGNATURE);
+    jwt.sig[63] ^= 0x01;
+    jwt.signing_input_len--;
+    assert_int_equal(hg_jwt_verify(&jwt, key), HG_JWT_ERR_SIGNATURE);
+
+    hg_jwks_free(&ks);
 }
 
 
@@ -1458,6 +1522,7 @@ int
 main(void)
 {
     const struct CMUnitTest  tests[] = {
+        cmocka_unit_test(test_rfc_vectors),
         cmocka_unit_test(test_every_alg_jwk),
         cmocka_unit_test(test_every_alg_pem),
         cmocka_unit_test(test_ed448),
