@@ -345,6 +345,7 @@ hg_identity_load_secret(const char *path, unsigned char **key,
 
     *key = NULL;
     *key_len = 0;
+    len = 0;
 
     buf = malloc(HG_IDENTITY_MAX_FILE + 1);
     if (buf == NULL) {

@@ -25,8 +25,13 @@ ngx_http_hubgate_is_ours(ngx_table_elt_t *h)
 }
 
 
+/*
+ * client: the headers came from the client (logged and counted); else
+ * they are ours from a previous location, removed before re-adding.
+ */
+
 ngx_int_t
-ngx_http_hubgate_identity_strip(ngx_http_request_t *r)
+ngx_http_hubgate_identity_strip(ngx_http_request_t *r, ngx_uint_t client)
 {
     ngx_uint_t        i, found;
     ngx_list_t        old;
@@ -58,11 +63,14 @@ ngx_http_hubgate_identity_strip(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "hubgate: removed %ui client-sent X-Hubgate-* header(s)",
-                  found);
+    if (client) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "hubgate: removed %ui client-sent X-Hubgate-* "
+                      "header(s)", found);
 
-    ngx_http_hubgate_stat_inc(r, NGX_HTTP_HUBGATE_STAT_SPOOFED_HEADERS);
+        ngx_http_hubgate_stat_add(r, NGX_HTTP_HUBGATE_STAT_SPOOFED_HEADERS,
+                                  found);
+    }
 
     /*
      * Rebuild the list without them.  The old elements stay in the pool,

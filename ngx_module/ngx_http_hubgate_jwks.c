@@ -186,7 +186,8 @@ ngx_http_hubgate_jwks_decide(ngx_http_request_t *r,
     ngx_shmtx_lock(&jw->shpool->mutex);
 
     if (sh->fetched == 0) {
-        rc = NGX_AGAIN;
+        /* never fetched: fetch, unless a fetch failed moments ago */
+        rc = (now < sh->fetching_until) ? NGX_OK : NGX_AGAIN;
 
     } else if (now >= sh->expires && now >= sh->fetching_until) {
         sh->fetching_until = now + NGX_HTTP_HUBGATE_FETCH_GUARD;
@@ -344,6 +345,12 @@ ngx_http_hubgate_jwks_fetch(ngx_http_request_t *r, ngx_http_hubgate_ctx_t *ctx,
     sr->method = NGX_HTTP_GET;
     sr->method_name = ngx_http_core_get_method;
 
+    /* sr->headers_in is a copy: the client's body framing is not ours */
+    sr->headers_in.content_length = NULL;
+    sr->headers_in.content_length_n = -1;
+    sr->headers_in.transfer_encoding = NULL;
+    sr->headers_in.chunked = 0;
+
     ctx->fetching = 1;
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -384,16 +391,28 @@ ngx_http_hubgate_jwks_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     ngx_http_hubgate_stat_inc(r, NGX_HTTP_HUBGATE_STAT_JWKS_FETCH_FAILED);
 
-    if (rc != NGX_OK || r->headers_out.status != NGX_HTTP_OK || b == NULL) {
+    if (rc != NGX_OK || r->headers_out.status != NGX_HTTP_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "hubgate: jwks request \"%V\" failed: status %ui%s",
-                      &fetch->jw->uri, r->headers_out.status,
-                      b == NULL ? ", empty body (is "
-                      "subrequest_output_buffer_size large enough?)" : "");
+                      "hubgate: jwks request \"%V\" failed: status %ui",
+                      &fetch->jw->uri, r->headers_out.status);
+
+    } else if (b == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hubgate: jwks request \"%V\" returned no body in "
+                      "memory (is subrequest_output_buffer_size large "
+                      "enough?)", &fetch->jw->uri);
     }
 
+    /*
+     * Back off, so a failing identity provider is not asked once per
+     * client request; briefly while no keys were ever fetched.
+     */
+
     ngx_shmtx_lock(&fetch->jw->shpool->mutex);
-    fetch->jw->sh->fetching_until = ngx_time() + NGX_HTTP_HUBGATE_FETCH_GUARD;
+    fetch->jw->sh->fetching_until = ngx_time()
+                                    + (fetch->jw->sh->fetched
+                                       ? NGX_HTTP_HUBGATE_FETCH_GUARD
+                                       : NGX_HTTP_HUBGATE_FIRST_FETCH_GUARD);
     ngx_shmtx_unlock(&fetch->jw->shpool->mutex);
 
     return rc;

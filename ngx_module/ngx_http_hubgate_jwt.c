@@ -203,7 +203,11 @@ ngx_http_hubgate_jwt_step(ngx_http_request_t *r,
 
     ctx->jwt_error = HG_JWT_OK;
 
-    ngx_http_hubgate_stat_inc(r, NGX_HTTP_HUBGATE_STAT_ACCEPTED);
+    if (!ctx->accepted) {
+        /* once per request, internal redirects included */
+        ngx_http_hubgate_stat_inc(r, NGX_HTTP_HUBGATE_STAT_ACCEPTED);
+        ctx->accepted = 1;
+    }
 
     return NGX_OK;
 }

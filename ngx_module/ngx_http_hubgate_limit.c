@@ -30,9 +30,18 @@ typedef struct {
 } ngx_http_hubgate_limit_node_t;
 
 
+typedef struct {
+    ngx_http_hubgate_limit_zone_t  *zone;
+    hg_limit_state_t                state;      /* before this request */
+    u_char                          digest[NGX_HTTP_HUBGATE_DIGEST_LEN];
+} ngx_http_hubgate_limit_undo_t;
+
+
 static ngx_int_t ngx_http_hubgate_limit_one(ngx_http_request_t *r,
     ngx_http_hubgate_limit_t *lim, ngx_str_t *key, uint64_t rate,
-    hg_limit_info_t *info);
+    hg_limit_info_t *info, ngx_http_hubgate_limit_undo_t *undo);
+static void ngx_http_hubgate_limit_revert(ngx_http_hubgate_limit_undo_t *undo,
+    ngx_uint_t n);
 static ngx_http_hubgate_limit_node_t *ngx_http_hubgate_limit_lookup(
     ngx_http_hubgate_limit_zone_t *zone, u_char *digest);
 static ngx_http_hubgate_limit_node_t *ngx_http_hubgate_limit_alloc(
@@ -55,12 +64,13 @@ ngx_int_t
 ngx_http_hubgate_limit_step(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx)
 {
-    uint64_t                   rate, delay;
-    ngx_int_t                  rc;
-    ngx_str_t                  key;
-    ngx_uint_t                 i;
-    hg_limit_info_t            info;
-    ngx_http_hubgate_limit_t  *lim;
+    uint64_t                        rate, delay;
+    ngx_int_t                       rc;
+    ngx_str_t                       key;
+    ngx_uint_t                      i, n;
+    hg_limit_info_t                 info;
+    ngx_http_hubgate_limit_t       *lim;
+    ngx_http_hubgate_limit_undo_t  *undo;
 
     if (ctx->delayed) {
         /* back from the delay timer */
@@ -69,6 +79,13 @@ ngx_http_hubgate_limit_step(ngx_http_request_t *r,
 
     lim = lcf->limits->elts;
     delay = 0;
+    n = 0;
+
+    undo = ngx_palloc(r->pool, lcf->limits->nelts
+                               * sizeof(ngx_http_hubgate_limit_undo_t));
+    if (undo == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     for (i = 0; i < lcf->limits->nelts; i++) {
 
@@ -84,7 +101,12 @@ ngx_http_hubgate_limit_step(ngx_http_request_t *r,
             continue;
         }
 
-        rc = ngx_http_hubgate_limit_one(r, &lim[i], &key, rate, &info);
+        rc = ngx_http_hubgate_limit_one(r, &lim[i], &key, rate, &info,
+                                        &undo[n]);
+
+        if (rc != HG_LIMIT_REJECTED && !lim[i].dry_run) {
+            n++;
+        }
 
         switch (rc) {
 
@@ -93,6 +115,9 @@ ngx_http_hubgate_limit_step(ngx_http_request_t *r,
                 ctx->limit_status = NGX_HTTP_HUBGATE_LIMIT_REJECTED_DRY_RUN;
                 continue;
             }
+
+            /* a rejected request uses up none of the other limits */
+            ngx_http_hubgate_limit_revert(undo, n);
 
             ctx->limit_status = NGX_HTTP_HUBGATE_LIMIT_REJECTED;
             return ngx_http_hubgate_limit_reject(r, lcf, &lim[i], &key,
@@ -197,7 +222,7 @@ ngx_http_hubgate_limit_rate(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_hubgate_limit_one(ngx_http_request_t *r,
     ngx_http_hubgate_limit_t *lim, ngx_str_t *key, uint64_t rate,
-    hg_limit_info_t *info)
+    hg_limit_info_t *info, ngx_http_hubgate_limit_undo_t *undo)
 {
     uint64_t                        now;
     ngx_md5_t                       md5;
@@ -228,6 +253,10 @@ ngx_http_hubgate_limit_one(ngx_http_request_t *r,
         st.excess = 0;
         st.last = now;
     }
+
+    undo->zone = zone;
+    undo->state = st;
+    ngx_memcpy(undo->digest, digest, NGX_HTTP_HUBGATE_DIGEST_LEN);
 
     rc = hg_limit_account(&st, now, rate, lim->burst, lim->nodelay, info);
 
@@ -286,6 +315,27 @@ ngx_http_hubgate_limit_one(ngx_http_request_t *r,
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return rc;
+}
+
+
+static void
+ngx_http_hubgate_limit_revert(ngx_http_hubgate_limit_undo_t *undo,
+    ngx_uint_t n)
+{
+    ngx_uint_t                      i;
+    ngx_http_hubgate_limit_node_t  *ln;
+
+    for (i = 0; i < n; i++) {
+        ngx_shmtx_lock(&undo[i].zone->shpool->mutex);
+
+        ln = ngx_http_hubgate_limit_lookup(undo[i].zone, undo[i].digest);
+
+        if (ln) {
+            ln->state = undo[i].state;
+        }
+
+        ngx_shmtx_unlock(&undo[i].zone->shpool->mutex);
+    }
 }
 
 
@@ -542,6 +592,25 @@ ngx_http_hubgate_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     size = 0;
     fail_closed = 0;
 
+    /* the name appears in JSON, Prometheus labels and log lines as is */
+    for (i = 0; i < value[1].len; i++) {
+        if (!(isalnum(value[1].data[i]) || value[1].data[i] == '_'
+              || value[1].data[i] == '-' || value[1].data[i] == '.'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "hubgate_limit_zone \"%V\": a name may hold "
+                               "only letters, digits, \"_\", \"-\" and \".\"",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hubgate_limit_zone: the name is empty");
+        return NGX_CONF_ERROR;
+    }
+
     for (i = 2; i < cf->args->nelts; i++) {
 
         if (ngx_strncmp(value[i].data, "size=", 5) == 0) {
@@ -683,10 +752,19 @@ ngx_http_hubgate_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 return NGX_CONF_ERROR;
             }
 
+            if (lim->shm_zone->data
+                && lim->shm_zone->init != ngx_http_hubgate_limit_init_zone)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "hubgate_limit: zone \"%V\" is not a "
+                                   "hubgate_limit_zone", &s);
+                return NGX_CONF_ERROR;
+            }
+
             if (lim->shm_zone->data == NULL) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "hubgate_limit: unknown zone \"%V\": "
-                                   "declare it first with "
+                                   "hubgate_limit: unknown zone "
+                                   "\"%V\": declare it first with "
                                    "\"hubgate_limit_zone %V size=10m;\" "
                                    "in http", &s, &s);
                 return NGX_CONF_ERROR;

@@ -8,6 +8,13 @@
 
 
 static ngx_int_t ngx_http_hubgate_handler(ngx_http_request_t *r);
+static void ngx_http_hubgate_ctx_cleanup(void *data);
+static void ngx_http_hubgate_redirected(ngx_http_request_t *r,
+    ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
+static char *ngx_http_hubgate_limit_status(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_hubgate_limit_log_level(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_hubgate_run(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hubgate_requires(ngx_http_request_t *r,
@@ -36,11 +43,6 @@ static ngx_conf_enum_t  ngx_http_hubgate_log_levels[] = {
     { ngx_string("warn"), NGX_LOG_WARN },
     { ngx_string("error"), NGX_LOG_ERR },
     { ngx_null_string, 0 }
-};
-
-
-static ngx_conf_num_bounds_t  ngx_http_hubgate_status_bounds = {
-    ngx_conf_check_num_bounds, 400, 599
 };
 
 
@@ -139,17 +141,17 @@ static ngx_command_t  ngx_http_hubgate_commands[] = {
 
     { ngx_string("hubgate_limit_status"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
+      ngx_http_hubgate_limit_status,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_hubgate_loc_conf_t, limit_status),
-      &ngx_http_hubgate_status_bounds },
+      0,
+      NULL },
 
     { ngx_string("hubgate_limit_log_level"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_hubgate_limit_log_level,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_hubgate_loc_conf_t, limit_log_level),
-      &ngx_http_hubgate_log_levels },
+      0,
+      NULL },
 
     { ngx_string("hubgate_identity_secret"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -245,19 +247,35 @@ ngx_http_hubgate_handler(ngx_http_request_t *r)
     ngx_http_hubgate_ctx_t       *ctx;
     ngx_http_hubgate_loc_conf_t  *lcf;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_hubgate_module);
+    ngx_pool_cleanup_t           *cln;
+
+    ctx = ngx_http_hubgate_get_ctx(r);
 
     if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_hubgate_ctx_t));
-        if (ctx == NULL) {
+        /* a pool cleanup owns it, so it outlives internal redirects */
+        cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_hubgate_ctx_t));
+        if (cln == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
+        ctx = cln->data;
+        ngx_memzero(ctx, sizeof(ngx_http_hubgate_ctx_t));
         ctx->jwt_error = -1;
+
+        cln->handler = ngx_http_hubgate_ctx_cleanup;
         ngx_http_set_ctx(r, ctx, ngx_http_hubgate_module);
     }
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_hubgate_module);
+
+    if (ctx->lcf != lcf) {
+        if (ctx->lcf) {
+            ngx_http_hubgate_redirected(r, lcf, ctx);
+        }
+
+        ctx->lcf = lcf;
+        ctx->done = 0;
+    }
 
     if (ctx->done) {
         /* limits and identity alone do not grant access */
@@ -265,7 +283,7 @@ ngx_http_hubgate_handler(ngx_http_request_t *r)
     }
 
     if (!ctx->stripped) {
-        if (ngx_http_hubgate_identity_strip(r) != NGX_OK) {
+        if (ngx_http_hubgate_identity_strip(r, 1) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -284,6 +302,76 @@ ngx_http_hubgate_handler(ngx_http_request_t *r)
     }
 
     return rc;
+}
+
+
+static void
+ngx_http_hubgate_ctx_cleanup(void *data)
+{
+    /* nothing to release: the handler marks the context as ours */
+}
+
+
+/*
+ * Internal redirects (try_files, error_page, named locations) clear module
+ * contexts; the pool cleanup finds ours again, so limits are counted and
+ * client headers stripped once per request, as limit_req does.
+ */
+
+ngx_http_hubgate_ctx_t *
+ngx_http_hubgate_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_hubgate_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hubgate_module);
+
+    if (ctx || !r->internal) {
+        return ctx;
+    }
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_hubgate_ctx_cleanup) {
+            ctx = cln->data;
+            ngx_http_set_ctx(r, ctx, ngx_http_hubgate_module);
+            return ctx;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* the request moved to another location: decide what still holds */
+
+static void
+ngx_http_hubgate_redirected(ngx_http_request_t *r,
+    ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx)
+{
+    /* our own identity headers: the new location adds its own */
+    (void) ngx_http_hubgate_identity_strip(r, 0);
+
+    if (ctx->jwt_done && lcf->jwt
+        && ngx_memcmp(ctx->lcf->policy, lcf->policy, sizeof(lcf->policy))
+           == 0)
+    {
+        /* verified under the same policy: requires still run again */
+        ctx->jwt_done = 0;
+        return;
+    }
+
+    ctx->parsed = 0;
+    ctx->verified = 0;
+    ctx->jwt_done = 0;
+    ctx->fetched = 0;
+    ctx->fetching = 0;
+    ctx->bad_request = 0;
+    ctx->jwt = NULL;
+    ctx->jwt_error = -1;
+    ngx_str_null(&ctx->token);
+    ngx_str_null(&ctx->tenant);
+    ngx_str_null(&ctx->subject);
+    ngx_str_null(&ctx->roles);
 }
 
 
@@ -402,7 +490,7 @@ ngx_http_hubgate_variable_str(ngx_http_request_t *r,
     ngx_str_t               *s;
     ngx_http_hubgate_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_hubgate_module);
+    ctx = ngx_http_hubgate_get_ctx(r->main);
 
     if (ctx == NULL) {
         v->not_found = 1;
@@ -433,7 +521,7 @@ ngx_http_hubgate_variable_error(ngx_http_request_t *r,
     const char              *s;
     ngx_http_hubgate_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_hubgate_module);
+    ctx = ngx_http_hubgate_get_ctx(r->main);
 
     if (ctx == NULL || ctx->jwt_error < 0) {
         v->not_found = 1;
@@ -458,7 +546,7 @@ ngx_http_hubgate_variable_limit(ngx_http_request_t *r,
 {
     ngx_http_hubgate_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_hubgate_module);
+    ctx = ngx_http_hubgate_get_ctx(r->main);
 
     if (ctx == NULL || ctx->limit_status == NGX_HTTP_HUBGATE_LIMIT_NONE) {
         v->not_found = 1;
@@ -487,7 +575,7 @@ ngx_http_hubgate_variable_member(ngx_http_request_t *r,
     /* prefix variables get their full name as data */
     name = (ngx_str_t *) data;
 
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_hubgate_module);
+    ctx = ngx_http_hubgate_get_ctx(r->main);
 
     if (ctx == NULL || ctx->jwt == NULL || ctx->jwt_error != HG_JWT_OK) {
         v->not_found = 1;
@@ -687,4 +775,65 @@ ngx_http_hubgate_jwt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     lcf->realm = value[1];
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hubgate_limit_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hubgate_loc_conf_t *lcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (lcf->limit_status != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n < 400 || n > 599) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hubgate_limit_status: \"%V\" is not an error "
+                           "status: use a code from 400 to 599, such as 429",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->limit_status = n;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hubgate_limit_log_level(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_hubgate_loc_conf_t *lcf = conf;
+
+    ngx_str_t        *value;
+    ngx_conf_enum_t  *e;
+
+    if (lcf->limit_log_level != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (e = ngx_http_hubgate_log_levels; e->name.len; e++) {
+        if (e->name.len == value[1].len
+            && ngx_strcmp(e->name.data, value[1].data) == 0)
+        {
+            lcf->limit_log_level = e->value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "hubgate_limit_log_level: invalid level \"%V\": "
+                       "use info, notice, warn or error", &value[1]);
+
+    return NGX_CONF_ERROR;
 }

@@ -25,6 +25,7 @@
 #define NGX_HTTP_HUBGATE_POLICY_LEN     16
 #define NGX_HTTP_HUBGATE_UNKNOWN_KID_INTERVAL  60
 #define NGX_HTTP_HUBGATE_FETCH_GUARD    10
+#define NGX_HTTP_HUBGATE_FIRST_FETCH_GUARD  2
 #define NGX_HTTP_HUBGATE_NEG_KIDS       32
 
 
@@ -171,6 +172,7 @@ typedef struct {
 
 
 typedef struct {
+    ngx_http_hubgate_loc_conf_t    *lcf;           /* where it last ran */
     hg_jwt_t                       *jwt;
     ngx_str_t                       token;
     ngx_int_t                       jwt_error;     /* hg_jwt_err_e or -1 */
@@ -191,10 +193,15 @@ typedef struct {
     unsigned                        delayed:1;
     unsigned                        done:1;
     unsigned                        bad_request:1;
+    unsigned                        accepted:1;
 } ngx_http_hubgate_ctx_t;
 
 
 extern ngx_module_t  ngx_http_hubgate_module;
+
+
+/* ngx_http_hubgate_module.c */
+ngx_http_hubgate_ctx_t *ngx_http_hubgate_get_ctx(ngx_http_request_t *r);
 
 
 /* ngx_http_hubgate_jwt.c */
@@ -230,7 +237,8 @@ ngx_int_t ngx_http_hubgate_limit_step(ngx_http_request_t *r,
 /* ngx_http_hubgate_identity.c */
 char *ngx_http_hubgate_identity_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-ngx_int_t ngx_http_hubgate_identity_strip(ngx_http_request_t *r);
+ngx_int_t ngx_http_hubgate_identity_strip(ngx_http_request_t *r,
+    ngx_uint_t client);
 ngx_int_t ngx_http_hubgate_identity_add(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
 
@@ -238,6 +246,8 @@ ngx_int_t ngx_http_hubgate_identity_add(ngx_http_request_t *r,
 ngx_int_t ngx_http_hubgate_status_init_zone(ngx_conf_t *cf,
     ngx_http_hubgate_main_conf_t *mcf);
 void ngx_http_hubgate_stat_inc(ngx_http_request_t *r, ngx_uint_t counter);
+void ngx_http_hubgate_stat_add(ngx_http_request_t *r, ngx_uint_t counter,
+    ngx_uint_t n);
 char *ngx_http_hubgate_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 

@@ -86,6 +86,18 @@ ngx_http_hubgate_stat_inc(ngx_http_request_t *r, ngx_uint_t counter)
 }
 
 
+void
+ngx_http_hubgate_stat_add(ngx_http_request_t *r, ngx_uint_t counter,
+    ngx_uint_t n)
+{
+    ngx_http_hubgate_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_hubgate_module);
+
+    (void) ngx_atomic_fetch_add(&ngx_http_hubgate_counters(mcf)[counter], n);
+}
+
+
 char *
 ngx_http_hubgate_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {

@@ -41,5 +41,7 @@ make -s -C "$work" -f objs/Makefile modules >"$work/make.log" 2>&1 || {
     tail -5 "$work/make.log" >&2
     exit 1; }
 mkdir -p "$(dirname "$out")"
-cp "$work/objs/ngx_http_hubgate_module.so" "$out"
+# a running nginx maps the old file: replace it, never write into it
+cp "$work/objs/ngx_http_hubgate_module.so" "$out.tmp"
+mv -f "$out.tmp" "$out"
 echo "built $out"

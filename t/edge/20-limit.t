@@ -1,10 +1,12 @@
 #!/usr/bin/perl
 
 # Per-key limits: hubgate_limit_zone + hubgate_limit.  Constant and
-# variable (per-plan) rates, burst and nodelay, the RateLimit answer and
-# hubgate_limit_status, keys per tenant, empty keys and empty rates,
-# dry_run, delays, $hubgate_limit_status, the log line per rejection,
-# limits without JWT, and a full zone that evicts instead of failing.
+# variable (per-plan) rates, r/h, burst and nodelay, the RateLimit answer
+# and hubgate_limit_status, keys per tenant, JWT before limits, empty keys
+# and empty rates, dry_run, two limits in one location, delays,
+# $hubgate_limit_status, the log line per rejection, limits without JWT, a
+# full zone that evicts instead of failing, and one count per client
+# request through an internal redirect.
 #
 # Exact counts use 1r/m: the bucket drains 16 milli-requests a second, so
 # nothing a test does in a few seconds frees a whole request.  Where the
@@ -15,14 +17,22 @@ use strict;
 use warnings;
 
 use Test::More;
+use Time::HiRes ();
 
 use lib 't/lib';
 use Hubgate::Test qw(:all);
 
+# a response body as JSON, or {}: a failed request fails its own
+# assertions, not the rest of the file
+sub js {
+    my ($r) = @_;
+    return (eval { $r->json }) // {};
+}
+
 my $t = Hubgate::Test->new;
 $t->skip_unless_module_built;
 $t->skip_unless_tool;
-$t->plan(81);
+$t->plan(91);
 
 my $secret = $t->keygen(type => 'hmac', bytes => 32);
 $t->write_file('jwks.json', $t->jwks($t->jwk($secret, kid => 'h1')));
@@ -36,6 +46,8 @@ http {
     hubgate_limit_zone a     size=1m;
     hubgate_limit_zone plans size=1m;
     hubgate_limit_zone z     size=32k;
+    hubgate_limit_zone redir size=1m;
+    hubgate_limit_zone extra size=1m;
 
     map $jwt_claim_plan $plan_rate {
         pro      100r/s;
@@ -76,6 +88,11 @@ http {
             proxy_pass http://echo;
         }
 
+        location /hourly/ {
+            hubgate_limit zone=a key=$http_x_key rate=1r/h nodelay;
+            proxy_pass http://echo;
+        }
+
         location /plan/ {
             hubgate_jwt api;
             hubgate_jwt_key_file %%TESTDIR%%/jwks.json;
@@ -91,6 +108,20 @@ http {
 
         location /dry/ {
             hubgate_limit zone=a key=$http_x_key rate=1r/m dry_run;
+            proxy_pass http://echo;
+        }
+
+        location /drydelay/ {
+            hubgate_limit zone=extra key=$http_x_key rate=1r/m burst=2
+                          dry_run;
+            proxy_pass http://echo;
+        }
+
+        # a per-key limit, then a shared one
+        location /two/ {
+            hubgate_limit zone=extra key=$http_x_key rate=1r/m burst=2
+                          nodelay;
+            hubgate_limit zone=extra key=$http_x_group rate=1r/m nodelay;
             proxy_pass http://echo;
         }
 
@@ -114,6 +145,24 @@ http {
             hubgate_status;
         }
     }
+
+    # a limit for the whole server, and a location that redirects
+    # internally (try_files to a named location): still one client request
+    server {
+        listen 127.0.0.1:%%PORT_8082%%;
+        server_name localhost;
+
+        hubgate_limit zone=redir key=$http_x_key rate=1r/m burst=2 nodelay;
+        add_header X-Limit $hubgate_limit_status always;
+
+        location / {
+            try_files /nonexistent @api;
+        }
+
+        location @api {
+            proxy_pass http://echo;
+        }
+    }
 }
 EOF
 
@@ -131,7 +180,7 @@ sub statuses {
 
 sub limit_zone {
     my ($name) = @_;
-    return get('/status')->json->{limits}{$name};
+    return js(get('/status'))->{limits}{$name};
 }
 
 ###############################################################################
@@ -149,7 +198,7 @@ sub limit_zone {
     is(statuses(@r), '200 200 200 429', '1r/s burst=2 nodelay: 3 pass');
     is(join(' ', map { $_->header('X-Limit') } @r),
         'PASSED PASSED PASSED REJECTED', '$hubgate_limit_status');
-    is($r[0]->json->{headers}{'x-limit-status'}[0], 'PASSED',
+    is(js($r[0])->{headers}{'x-limit-status'}[0], 'PASSED',
         'the backend sees PASSED');
 
     my $rej = $r[3];
@@ -164,13 +213,18 @@ sub limit_zone {
 
     # no JWT anywhere here: the limit alone requires no authentication
     is($r[0]->header('WWW-Authenticate'), undef, 'no WWW-Authenticate');
-    is($r[0]->json->{headers}{authorization}, undef,
+    is(js($r[0])->{headers}{authorization}, undef,
         'passed without any Authorization');
 }
 
 # the log line of that rejection, at the default level (error)
-like($t->errlog, qr/\[error\] .*hubgate: limiting requests by zone "a", key "const-1", retry after 1s/,
-    'default log level: [error], with zone and key');
+{
+    my @lines = grep { /hubgate: limiting requests by zone "a", key "const-1"/ }
+        split /\n/, $t->errlog;
+    is(scalar @lines, 1, 'one log line for the one rejection');
+    like($lines[0] // '', qr/\[error\] .* retry after 1s/,
+        'default log level: [error], with zone, key and retry');
+}
 
 # hubgate_limit_status 503
 
@@ -180,6 +234,8 @@ like($t->errlog, qr/\[error\] .*hubgate: limiting requests by zone "a", key "con
     my $h = $r[1];
     like($h->header('Retry-After') // '', qr/^[1-9]\d*$/,
         '503 has an integer Retry-After >= 1');
+    # 1r/m is counted as 16 milli-requests a second (as limit_req counts
+    # it): one request every 62.5 s
     cmp_ok($h->header('Retry-After') // 0, '<=', 63,
         'Retry-After within one 1r/m period');
     is($h->header('RateLimit-Limit'), '1', 'RateLimit-Limit 1 (burst=0)');
@@ -187,6 +243,17 @@ like($t->errlog, qr/\[error\] .*hubgate: limiting requests by zone "a", key "con
     like($h->header('RateLimit-Reset') // '', qr/^[1-9]\d*$/,
         'RateLimit-Reset');
     is($h->header('X-Limit'), 'REJECTED', 'REJECTED with another status');
+}
+
+# r/h: 1r/h means one request an hour, so the second waits an hour
+
+{
+    my @r = map { get('/hourly/x', 'X-Key' => 'hourly-1') } 1 .. 2;
+    is(statuses(@r), '200 429', '1r/h: one passes');
+    my $retry = $r[1]->header('Retry-After') // 0;
+    ok($retry >= 3590 && $retry <= 3600,
+        '1r/h: Retry-After is an hour (3590..3600)')
+        or diag("Retry-After: $retry");
 }
 
 ###############################################################################
@@ -226,7 +293,7 @@ sub as {
         'RateLimit-Limit = burst + 1 for the map rate');
     cmp_ok($free[6]->header('Retry-After') // 0, '>=', 1,
         'free tenant told to retry');
-    is($free[0]->json->{headers}{'x-hubgate-tenant'}[0], 'free1',
+    is(js($free[0])->{headers}{'x-hubgate-tenant'}[0], 'free1',
         'the limit ran after JWT: tenant known');
     is($pro[11]->header('X-Limit'), 'PASSED', 'pro: PASSED');
 
@@ -235,6 +302,13 @@ sub as {
     is(statuses(@free2), join(' ', ('200') x 6, '429'),
         'another free tenant gets its own burst');
     is(as('free1')->status, 429, 'free1 still limited');
+
+    # JWT runs first: a bad token of a limited tenant is 401, not 429,
+    # and is not counted
+    my $expired = $t->token(key => $secret, kid => 'h1',
+        add => { tid => 'free1', exp => time - 600 });
+    is(get('/plan/x', Authorization => "Bearer $expired")->status, 401,
+        'an expired token of a limited tenant: 401 (JWT before limits)');
 }
 
 ###############################################################################
@@ -245,7 +319,7 @@ sub as {
     is(statuses(@r), join(' ', ('200') x 8), 'no X-Key: never limited');
     is($r[7]->header('X-Limit'), undef,
         'empty key: $hubgate_limit_status is empty');
-    is($r[7]->json->{headers}{'x-limit-status'}, undef,
+    is(js($r[7])->{headers}{'x-limit-status'}, undef,
         'and the backend sees no status');
 
     @r = map { get('/const/nokey', 'X-Key' => '') } 1 .. 5;
@@ -273,10 +347,34 @@ sub as {
     is(join(' ', map { $_->header('X-Limit') // '-' } @r),
         'PASSED REJECTED_DRY_RUN REJECTED_DRY_RUN REJECTED_DRY_RUN',
         'dry_run: $hubgate_limit_status');
-    is($r[1]->json->{headers}{'x-limit-status'}[0], 'REJECTED_DRY_RUN',
+    is(js($r[1])->{headers}{'x-limit-status'}[0], 'REJECTED_DRY_RUN',
         'the backend sees REJECTED_DRY_RUN');
     is($r[1]->header('Retry-After'), undef, 'dry_run: no Retry-After');
     is($r[1]->header('RateLimit-Limit'), undef, 'dry_run: no RateLimit-*');
+}
+
+# dry_run without nodelay: a request that would wait does not
+
+{
+    my @r = map { get('/drydelay/x', 'X-Key' => 'drydelay-1') } 1 .. 3;
+    is(statuses(@r), '200 200 200', 'dry_run, no nodelay: all 200');
+    is(join(' ', map { $_->header('X-Limit') // '-' } @r),
+        'PASSED DELAYED_DRY_RUN DELAYED_DRY_RUN', 'DELAYED_DRY_RUN');
+}
+
+###############################################################################
+# two limits: a request one of them rejects is not counted by the other
+# (as limit_req: it was not served)
+
+{
+    my @r = (
+        get('/two/x', 'X-Key' => 'two-1', 'X-Group' => 'g1'),  # both pass
+        get('/two/x', 'X-Key' => 'two-1', 'X-Group' => 'g1'),  # g1 rejects
+        map { get('/two/x', 'X-Key' => 'two-1') } 1 .. 3,      # no group
+    );
+    is(statuses(@r), '200 429 200 200 429',
+        'the per-key burst (3) is not spent by a request the shared limit '
+        . 'rejected');
 }
 
 ###############################################################################
@@ -296,9 +394,9 @@ sub as {
     is(join(' ', sort map { $_->header('X-Limit') // '-' } @r),
         'DELAYED DELAYED PASSED REJECTED', 'delay: the status variable');
     my @delayed = grep { ($_->header('X-Limit') // '') eq 'DELAYED' } @r;
-    is(scalar(grep { $_->status == 200 && $_->json->{uri} eq '/delay/x' }
+    is(scalar(grep { $_->status == 200 && js($_)->{uri} eq '/delay/x' }
         @delayed), 2, 'delayed requests reached the backend');
-    is(join(' ', map { $_->json->{headers}{'x-limit-status'}[0] } @delayed),
+    is(join(' ', map { js($_)->{headers}{'x-limit-status'}[0] } @delayed),
         'DELAYED DELAYED', 'the backend sees DELAYED');
 }
 
@@ -378,23 +476,23 @@ sub as {
 # the zones' counters
 
 {
-    my $a = limit_zone('a');
-    my $p = limit_zone('plans');
-    ok($a && $p, 'status shows both zones');
+    my $za = limit_zone('a');
+    my $zp = limit_zone('plans');
+    ok($za && $zp, 'status shows both zones');
 
-    # zone a: const-1 3+1, slow-1 1+2, opt-2 1+2, dry-1 1+3 (dry),
-    # delay-1 1+2 delayed+1, logkey-7 1+3
-    is($a->{passed}, 3 + 1 + 1 + 1 + 1 + 1, 'zone a passed');
-    is($a->{delayed}, 2, 'zone a delayed');
-    is($a->{rejected}, 1 + 2 + 2 + 1 + 3, 'zone a rejected');
-    is($a->{dry_run_rejected}, 3, 'zone a dry_run_rejected');
-    is($a->{keys}, 6, 'zone a keys');
-    is($a->{evicted}, 0, 'zone a evicted nothing');
+    # zone a: const-1 3+1, slow-1 1+2, hourly-1 1+1, opt-2 1+2,
+    # dry-1 1+3 (dry), delay-1 1+2 delayed+1, logkey-7 1+3
+    is($za->{passed}, 3 + 1 + 1 + 1 + 1 + 1 + 1, 'zone a passed');
+    is($za->{delayed}, 2, 'zone a delayed');
+    is($za->{rejected}, 1 + 2 + 1 + 2 + 1 + 3, 'zone a rejected');
+    is($za->{dry_run_rejected}, 3, 'zone a dry_run_rejected');
+    is($za->{keys}, 7, 'zone a keys');
+    is($za->{evicted}, 0, 'zone a evicted nothing');
 
     # plans: free1 6+7, pro1 12, free2 6+1
-    is($p->{passed}, 6 + 12 + 6, 'zone plans passed');
-    is($p->{rejected}, 7 + 1, 'zone plans rejected');
-    is($p->{keys}, 3, 'zone plans keys: three tenants');
+    is($zp->{passed}, 6 + 12 + 6, 'zone plans passed');
+    is($zp->{rejected}, 7 + 1, 'zone plans rejected');
+    is($zp->{keys}, 3, 'zone plans keys: three tenants');
 }
 
 ###############################################################################
@@ -411,10 +509,26 @@ sub as {
         'the invalid rate is logged');
 }
 
-# and the zone state is per location policy, not per URI: /const/ and
-# /logged/ share zone a but key "const-1" is one bucket in it
+# a bucket belongs to a key in a zone, whichever location counts it:
+# const-1 (spent in /const/) is over the limit in /logged/ too
 is(get('/logged/x', 'X-Key' => 'const-1')->status, 429,
     'one key, one bucket across locations of a zone');
+
+# an internal redirect (try_files, error_page, a named location) runs the
+# access phase again: a client request must still count once, as limit_req
+# counts it (r->main remembers that the limit ran)
+
+{
+    my @r = map { $t->request(GET => '/x', port => 8082,
+        headers => { 'X-Key' => 'redir-1' }) } 1 .. 4;
+    is(statuses(@r), '200 200 200 429',
+        'through try_files to a named location: 3 pass (burst=2), then 429');
+    is(join(' ', map { $_->header('X-Limit') // '-' } @r),
+        'PASSED PASSED PASSED REJECTED', 'and their status');
+    my $z = limit_zone('redir');
+    is("$z->{passed}/$z->{rejected}", '3/1',
+        'zone counters: one decision per client request');
+}
 
 # PASSED/REJECTED at the response, once more, on a fresh key
 
@@ -423,7 +537,7 @@ is(get('/logged/x', 'X-Key' => 'const-1')->status, 429,
     my $r2 = get('/slow/x', 'X-Key' => 'slow-2');
     is($r1->header('X-Limit') . ' ' . $r2->header('X-Limit'),
         'PASSED REJECTED', 'PASSED then REJECTED');
-    is($r1->json->{headers}{'x-limit-status'}[0], 'PASSED',
+    is(js($r1)->{headers}{'x-limit-status'}[0], 'PASSED',
         'proxy_set_header sees PASSED');
 }
 
@@ -431,6 +545,6 @@ is(get('/logged/x', 'X-Key' => 'const-1')->status, 429,
 
 {
     my $r = get('/const/x', 'X-Key' => 'const-2');
-    is($r->json->{headers}{'x-hubgate-tenant'}, undef,
+    is(js($r)->{headers}{'x-hubgate-tenant'}, undef,
         'no tenant header without JWT');
 }

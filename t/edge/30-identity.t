@@ -16,10 +16,17 @@ use Test::More;
 use lib 't/lib';
 use Hubgate::Test qw(:all);
 
+# a response body as JSON, or {}: a failed request fails its own
+# assertions, not the rest of the file
+sub js {
+    my ($r) = @_;
+    return (eval { $r->json }) // {};
+}
+
 my $t = Hubgate::Test->new;
 $t->skip_unless_module_built;
 $t->skip_unless_tool;
-$t->plan(44);
+$t->plan(56);
 
 my $pem = $t->keygen(type => 'ec256');
 $t->write_file('jwks.json', $t->jwks($t->jwk($pem, kid => 'e1')));
@@ -41,6 +48,20 @@ http {
         hubgate_identity_secret %%TESTDIR%%/identity.secret;
 
         location /api/ {
+            hubgate_jwt api;
+            hubgate_jwt_key_file %%TESTDIR%%/jwks.json;
+            proxy_pass http://127.0.0.1:%%PORT_8081%%;
+        }
+
+        # an internal redirect to a named location runs the access phase
+        # again, on headers the module itself added the first time
+        location /redirect/ {
+            hubgate_jwt api;
+            hubgate_jwt_key_file %%TESTDIR%%/jwks.json;
+            try_files /nonexistent @redirected;
+        }
+
+        location @redirected {
             hubgate_jwt api;
             hubgate_jwt_key_file %%TESTDIR%%/jwks.json;
             proxy_pass http://127.0.0.1:%%PORT_8081%%;
@@ -113,7 +134,7 @@ sub verify {
         @spoofed, 'X-Other' => 'keep', 'X-Hubgateway' => 'keep',
         'X-Hubgate' => 'keep' ]);
     is($r->status, 200, 'no hubgate directive: 200');
-    my $seen = $r->json;
+    my $seen = js($r);
     is_deeply(hubgate_headers($seen), {},
         'every client X-Hubgate-* header removed (any case)');
     is($seen->{headers}{'x-other'}[0], 'keep', 'other headers kept');
@@ -137,7 +158,8 @@ sub verify {
         headers => \@mixed);
     is($r->status, 200, '45 request headers: 200');
     my @got = map { "$_->[0]=$_->[1]" }
-        grep { $_->[0] =~ /^x-(pad|hubgate)/i } @{ $r->json->{header_list} };
+        grep { $_->[0] =~ /^x-(pad|hubgate)/i }
+        @{ js($r)->{header_list} || [] };
     my @want;
     while (my ($n, $v) = splice @pad, 0, 2) { push @want, "$n=$v" }
     is_deeply(\@got, \@want,
@@ -154,7 +176,7 @@ my $tok = $t->token(key => $pem, kid => 'e1',
     my $r = $t->request(GET => '/api/x', port => 8082, headers => [
         @spoofed, Authorization => "Bearer $tok" ]);
     is($r->status, 200, 'JWT: 200');
-    is_deeply(hubgate_headers($r->json), {
+    is_deeply(hubgate_headers(js($r)), {
         'x-hubgate-tenant' => [ 't1' ],
         'x-hubgate-subject' => [ 'u1' ],
         'x-hubgate-roles' => [ 'admin,billing' ],
@@ -168,7 +190,7 @@ my $tok = $t->token(key => $pem, kid => 'e1',
     my $r = $t->request(GET => '/api/x', port => 8082, headers => [
         'X-Hubgate-Tenant' => 'evil', Authorization => "Bearer $notid" ]);
     is($r->status, 200, 'no tid claim: 200');
-    is_deeply(hubgate_headers($r->json),
+    is_deeply(hubgate_headers(js($r)),
         { 'x-hubgate-subject' => [ 'u1' ] },
         'no tenant claim: no X-Hubgate-Tenant at all');
 }
@@ -197,7 +219,7 @@ my %id = (tenant => 't1', subject => 'u1', roles => 'admin,billing',
         @spoofed, Authorization => "Bearer $tok" ]);
     is($r->status, 200, 'identity secret: 200');
 
-    my $h = $r->json->{headers};
+    my $h = js($r)->{headers};
     is(scalar @{ $h->{'x-hubgate-auth'} || [] }, 1,
         'exactly one X-Hubgate-Auth (the client\'s removed)');
     my $auth = $h->{'x-hubgate-auth'}[0] // '';
@@ -222,7 +244,7 @@ my %id = (tenant => 't1', subject => 'u1', roles => 'admin,billing',
     # the same request signed with another method or URI differs
     my $r2 = $t->request(POST => $uri, body => 'x', headers => [
         Authorization => "Bearer $tok" ]);
-    my $auth2 = $r2->json->{headers}{'x-hubgate-auth'}[0] // '';
+    my $auth2 = js($r2)->{headers}{'x-hubgate-auth'}[0] // '';
     ok(defined verify($auth2, method => 'POST', uri => $uri, %id),
         'POST: verifies with method POST');
     isnt(($auth2 =~ /v1=(\w+)/)[0], ($auth =~ /v1=(\w+)/)[0],
@@ -231,7 +253,7 @@ my %id = (tenant => 't1', subject => 'u1', roles => 'admin,billing',
     my $uri3 = '/api/other?a=1&b=%2Fx';
     my $r3 = $t->request(GET => $uri3, headers => [
         Authorization => "Bearer $tok" ]);
-    my $auth3 = $r3->json->{headers}{'x-hubgate-auth'}[0] // '';
+    my $auth3 = js($r3)->{headers}{'x-hubgate-auth'}[0] // '';
     ok(defined verify($auth3, method => 'GET', uri => $uri3, %id),
         'another URI: verifies with that URI');
     isnt(($auth3 =~ /v1=(\w+)/)[0], ($auth =~ /v1=(\w+)/)[0],
@@ -241,9 +263,61 @@ my %id = (tenant => 't1', subject => 'u1', roles => 'admin,billing',
     my $uri4 = '/api/a/../b/%7e?q=%20';
     my $r4 = $t->request(GET => $uri4, headers => [
         Authorization => "Bearer $tok" ]);
-    my $auth4 = $r4->json->{headers}{'x-hubgate-auth'}[0] // '';
+    my $auth4 = js($r4)->{headers}{'x-hubgate-auth'}[0] // '';
     ok(defined verify($auth4, method => 'GET', uri => $uri4, %id),
         'the signed URI is the unparsed one (no normalization)');
+    is(js($r4)->{uri}, $uri4,
+        'which is the URI the backend receives (proxy_pass without a URI)');
+
+    # a long URI (about 4 KB) is signed whole
+    my $uri5 = '/api/long?' . join '&', map { "k$_=" . ('v' x 50) } 1 .. 70;
+    my $r5 = $t->request(GET => $uri5, headers => [
+        Authorization => "Bearer $tok" ]);
+    is($r5->status, 200, 'a 4 KB URI: 200');
+    ok(defined verify(js($r5)->{headers}{'x-hubgate-auth'}[0],
+        method => 'GET', uri => $uri5, %id), 'a 4 KB URI: signed whole');
+}
+
+# identity headers added to a long header list (several list parts, after
+# the spoofed ones were taken out)
+
+{
+    my @pad = map { ("X-Pad-$_" => "v$_") } 1 .. 40;
+    my $uri = '/api/long';
+    my $r = $t->request(GET => $uri, headers => [
+        @spoofed, @pad, @spoofed, Authorization => "Bearer $tok" ]);
+    is($r->status, 200, '40 headers, 14 spoofed, JWT and secret: 200');
+    my $seen = js($r);
+    is(scalar(grep { $_->[0] =~ /^X-Pad-/ } @{ $seen->{header_list} || [] }),
+        40, 'all 40 other headers arrive');
+    is_deeply([ map { $seen->{headers}{"x-hubgate-$_"} }
+        qw(tenant subject roles) ],
+        [ [ 't1' ], [ 'u1' ], [ 'admin,billing' ] ],
+        'the module\'s identity headers, once each');
+    ok(defined verify($seen->{headers}{'x-hubgate-auth'}[0],
+        method => 'GET', uri => $uri, %id), 'and a valid signature');
+}
+
+# through an internal redirect: the identity once, still verifiable, and
+# the module's own headers are not taken for the client's
+
+{
+    my $uri = '/redirect/x?a=1';
+    my $mark = $t->log_mark;
+    my $r = $t->request(GET => $uri, headers => [
+        Authorization => "Bearer $tok" ]);
+    is($r->status, 200, 'internal redirect: 200');
+    my $h = hubgate_headers(js($r));
+    is_deeply([ map { $h->{"x-hubgate-$_"} } qw(tenant subject roles) ],
+        [ [ 't1' ], [ 'u1' ], [ 'admin,billing' ] ],
+        'internal redirect: identity headers once each');
+    is(scalar @{ $h->{'x-hubgate-auth'} || [] }, 1,
+        'internal redirect: one X-Hubgate-Auth');
+    ok(defined verify($h->{'x-hubgate-auth'}[0], method => 'GET',
+        uri => $uri, %id), 'internal redirect: the signature verifies');
+    unlike($t->errlog_since($mark), qr/removed \d+ client-sent X-Hubgate/,
+        'internal redirect: the client sent no X-Hubgate-* header, and '
+        . 'none is logged as removed');
 }
 
 # without JWT but with the secret: signed with an empty identity
@@ -252,7 +326,7 @@ my %id = (tenant => 't1', subject => 'u1', roles => 'admin,billing',
     my $uri = '/open/x?y=1';
     my $r = $t->request(GET => $uri, headers => [ @spoofed ]);
     is($r->status, 200, 'open location: 200');
-    my $h = hubgate_headers($r->json);
+    my $h = hubgate_headers(js($r));
     is_deeply([ sort keys %$h ], [ 'x-hubgate-auth' ],
         'only X-Hubgate-Auth, no identity headers');
     ok(defined verify($h->{'x-hubgate-auth'}[0], method => 'GET',
@@ -264,11 +338,11 @@ my %id = (tenant => 't1', subject => 'u1', roles => 'admin,billing',
 {
     my $r = $t->request(GET => '/plain/y', port => 8082,
         headers => [ Authorization => "Bearer $tok" ]);
-    is($r->json->{headers}{'x-hubgate-auth'}, undef,
+    is(js($r)->{headers}{'x-hubgate-auth'}, undef,
         'no secret: no X-Hubgate-Auth');
     $r = $t->request(GET => '/api/y', port => 8082,
         headers => [ Authorization => "Bearer $tok" ]);
-    is($r->json->{headers}{'x-hubgate-auth'}, undef,
+    is(js($r)->{headers}{'x-hubgate-auth'}, undef,
         'no secret, with JWT: no X-Hubgate-Auth');
 }
 
@@ -308,7 +382,8 @@ http {
 EOF
     my ($rc, $out) = $t->test_config("$file.conf");
     isnt($rc, 0, "$file: nginx -t fails");
-    like($out, qr/\[emerg\] hubgate_identity_secret "[^"]*\Q$file\E": secret of $len bytes, at least 32/,
+    like($out, qr/\[emerg\] hubgate_identity_secret "[^"]*\Q$file\E": (?x)
+        secret\ of\ $len\ bytes,\ at\ least\ 32/,
         "$file: names hubgate_identity_secret and the size ($len bytes)");
 }
 
@@ -347,6 +422,7 @@ http {
 EOF
     my ($rc, $out) = $t->test_config('nosecret.conf');
     isnt($rc, 0, 'a missing secret file fails nginx -t');
-    like($out, qr/hubgate_identity_secret "[^"]*does-not-exist\.secret": cannot open/,
+    like($out,
+        qr/hubgate_identity_secret "[^"]*does-not-exist\.secret": cannot open/,
         'naming the directive and the file');
 }
