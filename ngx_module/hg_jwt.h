@@ -167,6 +167,12 @@ int hg_jwt_verify(const hg_jwt_t *jwt, const hg_key_t *key);
 int hg_jwt_check_claims(const hg_jwt_t *jwt,
     const hg_jwt_claims_policy_t *policy, time_t now);
 
+/*
+ * The token's exp, rounded down as hg_jwt_check_claims() counts it.
+ * Returns 0, or -1 when exp is absent or not a number.
+ */
+int hg_jwt_expiry(const hg_jwt_t *jwt, long long *exp);
+
 /* "RS256" -> HG_ALG_RS256; HG_ALG_UNKNOWN for anything else, "none" too */
 hg_alg_e hg_jwt_alg_from_name(const char *name, size_t len);
 const char *hg_jwt_alg_name(hg_alg_e alg);

@@ -8,13 +8,13 @@
 #include "hg_limit.h"
 
 
-#define HG_LIMIT_ONE        1000        /* one request, in milli-requests */
+#define HG_LIMIT_ONE        1000000     /* one request, in micro-requests */
 #define HG_LIMIT_MAX_N      1000000000
 
 
 static uint64_t hg_limit_sat_add(uint64_t a, uint64_t b);
 static uint64_t hg_limit_sat_mul(uint64_t a, uint64_t b);
-static uint64_t hg_limit_ms(uint64_t milli, uint64_t rate, int round_up);
+static uint64_t hg_limit_ms(uint64_t micro, uint64_t rate, int round_up);
 static uint64_t hg_limit_drain(uint64_t excess, uint64_t rate,
     uint64_t elapsed);
 
@@ -45,6 +45,8 @@ hg_limit_parse_rate(const char *s, size_t len, uint64_t *rate)
         return -1;
     }
 
+    /* n <= 10^9: n * 10^6 fits with room to spare */
+
     switch (s[i + 2]) {
 
     case 's':
@@ -52,18 +54,18 @@ hg_limit_parse_rate(const char *s, size_t len, uint64_t *rate)
         break;
 
     case 'm':
-        r = n * HG_LIMIT_ONE / 60;
+        r = (n * HG_LIMIT_ONE + 30) / 60;
         break;
 
     case 'h':
-        r = n * HG_LIMIT_ONE / 3600;
+        r = (n * HG_LIMIT_ONE + 1800) / 3600;
         break;
 
     default:
         return -1;
     }
 
-    /* 1r/h is 0.27 milli-requests per second: keep it a limit, not a ban */
+    /* never 0 (1r/h is 278), but a zero rate would be a ban, not a limit */
     *rate = r ? r : 1;
 
     return 0;
@@ -136,35 +138,54 @@ hg_limit_sat_mul(uint64_t a, uint64_t b)
 }
 
 
-/* milliseconds for milli requests to leave at rate (milli-req/s) */
+/*
+ * Milliseconds for micro requests to leave at rate (micro-requests per
+ * second): micro * 1000 / rate, rounded down or up.  micro * 1000 may not
+ * fit, so the quotient is taken first: with micro = q * rate + r,
+ * micro * 1000 / rate = q * 1000 + r * 1000 / rate, and r < rate, so
+ * r * 1000 fits whenever rate <= UINT64_MAX / 1000 (10^15 at most when
+ * parsed).  Beyond, r / (rate / 1000) is never short and at most 1 ms long.
+ */
 
 static uint64_t
-hg_limit_ms(uint64_t milli, uint64_t rate, int round_up)
+hg_limit_ms(uint64_t micro, uint64_t rate, int round_up)
 {
-    uint64_t  n;
+    uint64_t  q, r, n, d, part;
 
-    n = hg_limit_sat_mul(milli, 1000);
+    q = micro / rate;
+    r = micro % rate;
 
-    if (n == UINT64_MAX) {
-        return UINT64_MAX / rate;
+    if (r <= UINT64_MAX / 1000) {
+        n = r * 1000;
+        part = n / rate + ((round_up && n % rate) ? 1 : 0);
+
+    } else {
+        d = rate / 1000;
+        part = r / d + ((round_up && r % d) ? 1 : 0);
     }
 
-    return n / rate + ((round_up && n % rate) ? 1 : 0);
+    return hg_limit_sat_add(hg_limit_sat_mul(q, 1000), part);
 }
 
+
+/*
+ * excess less rate * elapsed / 1000 micro-requests, at least 0.  With
+ * rate = a * 1000 + b and elapsed = e * 1000 + f, the drained amount is
+ * exactly a * elapsed + b * e + b * f / 1000 (b * f < 10^6), each term
+ * saturating: a sum that does not fit drains any excess.
+ */
 
 static uint64_t
 hg_limit_drain(uint64_t excess, uint64_t rate, uint64_t elapsed)
 {
-    uint64_t  drained;
+    uint64_t  a, b, drained;
 
-    drained = hg_limit_sat_mul(rate, elapsed);
+    a = rate / 1000;
+    b = rate % 1000;
 
-    if (drained == UINT64_MAX) {
-        return 0;
-    }
-
-    drained /= 1000;
+    drained = hg_limit_sat_add(hg_limit_sat_mul(a, elapsed),
+                               hg_limit_sat_mul(b, elapsed / 1000));
+    drained = hg_limit_sat_add(drained, b * (elapsed % 1000) / 1000);
 
     return excess > drained ? excess - drained : 0;
 }

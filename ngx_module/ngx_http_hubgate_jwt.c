@@ -14,28 +14,50 @@
 #define NGX_HTTP_HUBGATE_HASH_LEN  32
 
 
+#define NGX_HTTP_HUBGATE_CACHE_DATA  512
+
+
+/*
+ * A verified, accepted token: a hit skips decoding, parsing, the signature
+ * and the claim checks.  Only time can make such a token invalid, and
+ * "expires" already stops at its exp (plus leeway).  The identity that the
+ * policy extracted is kept, so headers need no parse; $jwt_claim_*
+ * variables parse the token lazily.
+ */
+
 typedef struct {
     ngx_rbtree_node_t               node;
     ngx_queue_t                     queue;
     time_t                          expires;
     u_char                          hash[NGX_HTTP_HUBGATE_HASH_LEN];
+    u_short                         tenant_len;
+    u_short                         subject_len;
+    u_short                         roles_len;
+    u_char                          data[1];   /* tenant subject roles */
 } ngx_http_hubgate_cache_node_t;
 
 
 static ngx_int_t ngx_http_hubgate_jwt_reject(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx,
     ngx_int_t err);
+static ngx_int_t ngx_http_hubgate_jwt_bearer(ngx_http_request_t *r,
+    ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hubgate_jwt_parse(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
+static ngx_int_t ngx_http_hubgate_jwt_accept(ngx_http_request_t *r,
+    ngx_http_hubgate_ctx_t *ctx);
 static void ngx_http_hubgate_jwt_cleanup(void *data);
 static ngx_int_t ngx_http_hubgate_jwt_identity(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hubgate_cache_hash(ngx_http_hubgate_loc_conf_t *lcf,
     ngx_str_t *token, u_char *hash);
 static ngx_int_t ngx_http_hubgate_cache_lookup(ngx_http_request_t *r,
-    u_char *hash);
+    ngx_http_hubgate_ctx_t *ctx, u_char *hash);
 static void ngx_http_hubgate_cache_insert(ngx_http_request_t *r,
+    ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx,
     u_char *hash);
+static ngx_int_t ngx_http_hubgate_cache_copy(ngx_http_request_t *r,
+    ngx_str_t *dst, u_char *src, size_t len);
 static void ngx_http_hubgate_cache_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_int_t ngx_http_hubgate_cache_init_zone(ngx_shm_zone_t *shm_zone,
@@ -118,37 +140,46 @@ ngx_int_t
 ngx_http_hubgate_jwt_step(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx)
 {
-    int                          err;
-    time_t                       now;
-    ngx_int_t                    rc;
-    hg_jwt_claims_policy_t       policy;
+    int                           err;
+    time_t                        now;
+    ngx_int_t                     rc;
+    hg_jwt_claims_policy_t        policy;
     ngx_http_hubgate_main_conf_t *mcf;
-    u_char                       hash[NGX_HTTP_HUBGATE_HASH_LEN];
+    u_char                        hash[NGX_HTTP_HUBGATE_HASH_LEN];
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_hubgate_module);
 
     if (!ctx->parsed) {
-        rc = ngx_http_hubgate_jwt_parse(r, lcf, ctx);
+        rc = ngx_http_hubgate_jwt_bearer(r, lcf, ctx);
         if (rc != NGX_OK) {
             return rc;
         }
-
-        ctx->parsed = 1;
 
         if (mcf->cache_zone) {
             if (ngx_http_hubgate_cache_hash(lcf, &ctx->token, hash) != NGX_OK) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
-            if (ngx_http_hubgate_cache_lookup(r, hash) == NGX_OK) {
-                ngx_http_hubgate_stat_inc(r, NGX_HTTP_HUBGATE_STAT_CACHE_HIT);
-                ctx->verified = 1;
+            rc = ngx_http_hubgate_cache_lookup(r, ctx, hash);
 
-            } else {
-                ngx_http_hubgate_stat_inc(r,
-                                          NGX_HTTP_HUBGATE_STAT_CACHE_MISS);
+            if (rc == NGX_OK) {
+                ngx_http_hubgate_stat_inc(r, NGX_HTTP_HUBGATE_STAT_CACHE_HIT);
+                return ngx_http_hubgate_jwt_accept(r, ctx);
             }
+
+            if (rc == NGX_ERROR) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            ngx_http_hubgate_stat_inc(r, NGX_HTTP_HUBGATE_STAT_CACHE_MISS);
         }
+
+        rc = ngx_http_hubgate_jwt_parse(r, lcf, ctx);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        ctx->parsed = 1;
     }
 
     if (!ctx->verified) {
@@ -164,14 +195,6 @@ ngx_http_hubgate_jwt_step(ngx_http_request_t *r,
         }
 
         ctx->verified = 1;
-
-        if (mcf->cache_zone) {
-            if (ngx_http_hubgate_cache_hash(lcf, &ctx->token, hash) != NGX_OK) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            ngx_http_hubgate_cache_insert(r, hash);
-        }
     }
 
     now = ngx_time();
@@ -201,6 +224,22 @@ ngx_http_hubgate_jwt_step(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (mcf->cache_zone) {
+        if (ngx_http_hubgate_cache_hash(lcf, &ctx->token, hash) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_hubgate_cache_insert(r, lcf, ctx, hash);
+    }
+
+    return ngx_http_hubgate_jwt_accept(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_hubgate_jwt_accept(ngx_http_request_t *r,
+    ngx_http_hubgate_ctx_t *ctx)
+{
     ctx->jwt_error = HG_JWT_OK;
 
     if (!ctx->accepted) {
@@ -213,17 +252,61 @@ ngx_http_hubgate_jwt_step(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
-ngx_http_hubgate_jwt_parse(ngx_http_request_t *r,
-    ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx)
+/*
+ * The parsed token for $jwt_claim_* and $jwt_header_*: a cache hit did
+ * not parse it, so it is parsed here on first use.  NULL if unavailable.
+ */
+
+hg_jwt_t *
+ngx_http_hubgate_jwt_get(ngx_http_request_t *r, ngx_http_hubgate_ctx_t *ctx)
 {
-    int                  rc;
-    size_t               len;
-    const char          *token;
     hg_jwt_t            *jwt;
     hg_jwt_limits_t      limits;
-    ngx_table_elt_t     *auth;
     ngx_pool_cleanup_t  *cln;
+
+    if (ctx->jwt_error != HG_JWT_OK) {
+        return NULL;
+    }
+
+    if (ctx->jwt || ctx->token.len == 0 || ctx->lcf == NULL) {
+        return ctx->jwt;
+    }
+
+    jwt = ngx_pcalloc(r->pool, sizeof(hg_jwt_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (jwt == NULL || cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_hubgate_jwt_cleanup;
+    cln->data = jwt;
+
+    limits.max_token = 0;
+    limits.max_depth = 0;
+    limits.algorithms = ctx->lcf->algorithms;
+
+    if (hg_jwt_parse(jwt, (const char *) ctx->token.data, ctx->token.len,
+                     &limits)
+        != HG_JWT_OK)
+    {
+        return NULL;
+    }
+
+    ctx->jwt = jwt;
+
+    return jwt;
+}
+
+
+static ngx_int_t
+ngx_http_hubgate_jwt_bearer(ngx_http_request_t *r,
+    ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx)
+{
+    int               rc;
+    size_t            len;
+    const char       *token;
+    ngx_table_elt_t  *auth;
 
     auth = r->headers_in.authorization;
 
@@ -246,6 +329,19 @@ ngx_http_hubgate_jwt_parse(ngx_http_request_t *r,
     ctx->token.data = (u_char *) token;
     ctx->token.len = len;
 
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hubgate_jwt_parse(ngx_http_request_t *r,
+    ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx)
+{
+    int                  rc;
+    hg_jwt_t            *jwt;
+    hg_jwt_limits_t      limits;
+    ngx_pool_cleanup_t  *cln;
+
     jwt = ngx_pcalloc(r->pool, sizeof(hg_jwt_t));
     if (jwt == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -263,7 +359,8 @@ ngx_http_hubgate_jwt_parse(ngx_http_request_t *r,
     limits.max_depth = 0;
     limits.algorithms = lcf->algorithms;
 
-    rc = hg_jwt_parse(jwt, token, len, &limits);
+    rc = hg_jwt_parse(jwt, (const char *) ctx->token.data, ctx->token.len,
+                      &limits);
     if (rc != HG_JWT_OK) {
         return ngx_http_hubgate_jwt_reject(r, lcf, ctx, rc);
     }
@@ -387,15 +484,22 @@ ngx_http_hubgate_cache_hash(ngx_http_hubgate_loc_conf_t *lcf,
 }
 
 
+/* NGX_OK: a hit, identity filled in; NGX_DECLINED: a miss */
+
 static ngx_int_t
-ngx_http_hubgate_cache_lookup(ngx_http_request_t *r, u_char *hash)
+ngx_http_hubgate_cache_lookup(ngx_http_request_t *r,
+    ngx_http_hubgate_ctx_t *ctx, u_char *hash)
 {
+    u_char                         *p;
+    size_t                          len;
     ngx_int_t                       rc;
     ngx_rbtree_key_t                key;
     ngx_rbtree_node_t              *node, *sentinel;
     ngx_http_hubgate_cache_t       *cache;
     ngx_http_hubgate_cache_node_t  *cn;
     ngx_http_hubgate_main_conf_t   *mcf;
+    u_char                          data[NGX_HTTP_HUBGATE_CACHE_DATA];
+    u_short                         lens[3];
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_hubgate_module);
     cache = mcf->cache_zone->data;
@@ -426,6 +530,11 @@ ngx_http_hubgate_cache_lookup(ngx_http_request_t *r, u_char *hash)
         if (cn->expires > ngx_time()) {
             ngx_queue_remove(&cn->queue);
             ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
+
+            lens[0] = cn->tenant_len;
+            lens[1] = cn->subject_len;
+            lens[2] = cn->roles_len;
+            ngx_memcpy(data, cn->data, lens[0] + lens[1] + lens[2]);
             rc = NGX_OK;
         }
 
@@ -434,23 +543,85 @@ ngx_http_hubgate_cache_lookup(ngx_http_request_t *r, u_char *hash)
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
-    return rc;
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    p = data;
+    len = lens[0];
+
+    if (ngx_http_hubgate_cache_copy(r, &ctx->tenant, p, len) != NGX_OK
+        || ngx_http_hubgate_cache_copy(r, &ctx->subject, p += len,
+                                       lens[1]) != NGX_OK
+        || ngx_http_hubgate_cache_copy(r, &ctx->roles, p + lens[1],
+                                       lens[2]) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hubgate_cache_copy(ngx_http_request_t *r, ngx_str_t *dst,
+    u_char *src, size_t len)
+{
+    if (len == 0) {
+        ngx_str_null(dst);
+        return NGX_OK;
+    }
+
+    dst->data = ngx_pnalloc(r->pool, len);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dst->data, src, len);
+    dst->len = len;
+
+    return NGX_OK;
 }
 
 
 static void
-ngx_http_hubgate_cache_insert(ngx_http_request_t *r, u_char *hash)
+ngx_http_hubgate_cache_insert(ngx_http_request_t *r,
+    ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx,
+    u_char *hash)
 {
-    time_t                          now;
+    u_char                         *p;
+    size_t                          data_len;
+    time_t                          now, expires;
+    long long                       exp;
     ngx_uint_t                      i;
     ngx_queue_t                    *q;
     ngx_http_hubgate_cache_t       *cache;
     ngx_http_hubgate_cache_node_t  *cn;
     ngx_http_hubgate_main_conf_t   *mcf;
 
+    data_len = ctx->tenant.len + ctx->subject.len + ctx->roles.len;
+
+    if (data_len > NGX_HTTP_HUBGATE_CACHE_DATA
+        || hg_jwt_expiry(ctx->jwt, &exp) != 0)
+    {
+        /* unusually large identities are verified every time */
+        return;
+    }
+
     mcf = ngx_http_get_module_main_conf(r, ngx_http_hubgate_module);
     cache = mcf->cache_zone->data;
     now = ngx_time();
+
+    /* valid while now <= exp + leeway, as hg_jwt_check_claims() counts */
+    expires = now + mcf->cache_ttl;
+
+    if (exp < (long long) expires - lcf->leeway - 1) {
+        expires = (time_t) (exp + lcf->leeway + 1);
+    }
+
+    if (expires <= now) {
+        return;
+    }
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
@@ -470,7 +641,8 @@ ngx_http_hubgate_cache_insert(ngx_http_request_t *r, u_char *hash)
 
     for ( ;; ) {
         cn = ngx_slab_alloc_locked(cache->shpool,
-                                   sizeof(ngx_http_hubgate_cache_node_t));
+                        offsetof(ngx_http_hubgate_cache_node_t, data)
+                        + data_len);
         if (cn != NULL || ngx_queue_empty(&cache->sh->queue)) {
             break;
         }
@@ -486,7 +658,15 @@ ngx_http_hubgate_cache_insert(ngx_http_request_t *r, u_char *hash)
     if (cn != NULL) {
         ngx_memcpy(&cn->node.key, hash, sizeof(ngx_rbtree_key_t));
         ngx_memcpy(cn->hash, hash, NGX_HTTP_HUBGATE_HASH_LEN);
-        cn->expires = now + mcf->cache_ttl;
+        cn->expires = expires;
+        cn->tenant_len = (u_short) ctx->tenant.len;
+        cn->subject_len = (u_short) ctx->subject.len;
+        cn->roles_len = (u_short) ctx->roles.len;
+
+        p = ngx_cpymem(cn->data, ctx->tenant.data, ctx->tenant.len);
+        p = ngx_cpymem(p, ctx->subject.data, ctx->subject.len);
+        ngx_memcpy(p, ctx->roles.data, ctx->roles.len);
+
         ngx_rbtree_insert(&cache->sh->rbtree, &cn->node);
         ngx_queue_insert_head(&cache->sh->queue, &cn->queue);
     }
@@ -904,6 +1084,15 @@ ngx_http_hubgate_jwt_policy(ngx_conf_t *cf, ngx_http_hubgate_loc_conf_t *conf)
         || EVP_DigestUpdate(md, &conf->leeway, sizeof(conf->leeway)) != 1
         || EVP_DigestUpdate(md, conf->issuer.data, conf->issuer.len + 1)
            != 1)
+    {
+        goto done;
+    }
+
+    /* the cache keeps the identity these claims name */
+    if (EVP_DigestUpdate(md, conf->tenant_claim.data,
+                         conf->tenant_claim.len + 1) != 1
+        || EVP_DigestUpdate(md, conf->roles_claim.data,
+                            conf->roles_claim.len + 1) != 1)
     {
         goto done;
     }

@@ -394,9 +394,16 @@ ngx_http_hubgate_limit_alloc(ngx_http_hubgate_limit_zone_t *zone,
         ln = ngx_queue_data(q, ngx_http_hubgate_limit_node_t, queue);
 
         idle = now > ln->state.last ? now - ln->state.last : 0;
-        drained = ln->rate * idle / 1000;
 
-        if (idle < NGX_HTTP_HUBGATE_IDLE_MS || drained < ln->state.excess) {
+        if (idle < NGX_HTTP_HUBGATE_IDLE_MS) {
+            break;
+        }
+
+        /* drained when rate * idle / 1000 >= excess, without overflow */
+        drained = ln->state.excess / idle * 1000
+                  + (ln->state.excess % idle * 1000 + idle - 1) / idle;
+
+        if (ln->rate < drained) {
             break;
         }
 

@@ -351,12 +351,14 @@ ngx_http_hubgate_redirected(ngx_http_request_t *r,
     /* our own identity headers: the new location adds its own */
     (void) ngx_http_hubgate_identity_strip(r, 0);
 
+    /* the new location's requires apply in any case */
+    ctx->requires_done = 0;
+
     if (ctx->jwt_done && lcf->jwt
         && ngx_memcmp(ctx->lcf->policy, lcf->policy, sizeof(lcf->policy))
            == 0)
     {
-        /* verified under the same policy: requires still run again */
-        ctx->jwt_done = 0;
+        /* accepted under the same policy: nothing to check again */
         return;
     }
 
@@ -389,12 +391,16 @@ ngx_http_hubgate_run(ngx_http_request_t *r, ngx_http_hubgate_loc_conf_t *lcf,
         }
 
         ctx->jwt_done = 1;
+    }
 
+    if (lcf->jwt && !ctx->requires_done) {
         rc = ngx_http_hubgate_requires(r, lcf, ctx);
 
         if (rc != NGX_OK) {
             return rc;
         }
+
+        ctx->requires_done = 1;
     }
 
     if (lcf->limits && !ctx->limit_done) {
@@ -568,6 +574,7 @@ ngx_http_hubgate_variable_member(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
     size_t                   prefix;
+    hg_jwt_t                *jwt;
     ngx_str_t               *name, value;
     json_t                  *object;
     ngx_http_hubgate_ctx_t  *ctx;
@@ -577,7 +584,9 @@ ngx_http_hubgate_variable_member(ngx_http_request_t *r,
 
     ctx = ngx_http_hubgate_get_ctx(r->main);
 
-    if (ctx == NULL || ctx->jwt == NULL || ctx->jwt_error != HG_JWT_OK) {
+    jwt = ctx ? ngx_http_hubgate_jwt_get(r, ctx) : NULL;
+
+    if (jwt == NULL) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -587,11 +596,11 @@ ngx_http_hubgate_variable_member(ngx_http_request_t *r,
            == 0)
     {
         prefix = sizeof("jwt_claim_") - 1;
-        object = ctx->jwt->payload;
+        object = jwt->payload;
 
     } else {
         prefix = sizeof("jwt_header_") - 1;
-        object = ctx->jwt->header;
+        object = jwt->header;
     }
 
     if (name->len <= prefix

@@ -194,6 +194,7 @@ typedef struct {
     unsigned                        done:1;
     unsigned                        bad_request:1;
     unsigned                        accepted:1;
+    unsigned                        requires_done:1;
 } ngx_http_hubgate_ctx_t;
 
 
@@ -217,6 +218,8 @@ ngx_int_t ngx_http_hubgate_jwt_step(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
 ngx_int_t ngx_http_hubgate_jwt_member(ngx_http_request_t *r,
     json_t *object, u_char *name, size_t len, ngx_str_t *value);
+hg_jwt_t *ngx_http_hubgate_jwt_get(ngx_http_request_t *r,
+    ngx_http_hubgate_ctx_t *ctx);
 
 /* ngx_http_hubgate_jwks.c */
 char *ngx_http_hubgate_jwt_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
