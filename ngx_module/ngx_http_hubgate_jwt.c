@@ -457,28 +457,41 @@ ngx_http_hubgate_jwt_member(ngx_http_request_t *r, json_t *object,
 }
 
 
+/*
+ * SHA-256 of the policy and the token.  OpenSSL 3 looks an algorithm up on
+ * every implicit use; the worker fetches SHA-256 and a digest context once
+ * and keeps them for its lifetime (a worker is single-threaded).
+ */
+
 static ngx_int_t
 ngx_http_hubgate_cache_hash(ngx_http_hubgate_loc_conf_t *lcf,
     ngx_str_t *token, u_char *hash)
 {
-    unsigned     n;
-    EVP_MD_CTX  *md;
+    static EVP_MD      *sha256;
+    static EVP_MD_CTX  *md;
 
-    md = EVP_MD_CTX_new();
+    unsigned  n;
+
     if (md == NULL) {
-        return NGX_ERROR;
+        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+        md = EVP_MD_CTX_new();
+
+        if (sha256 == NULL || md == NULL) {
+            EVP_MD_free(sha256);
+            EVP_MD_CTX_free(md);
+            sha256 = NULL;
+            md = NULL;
+            return NGX_ERROR;
+        }
     }
 
-    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
+    if (EVP_DigestInit_ex2(md, sha256, NULL) != 1
         || EVP_DigestUpdate(md, lcf->policy, sizeof(lcf->policy)) != 1
         || EVP_DigestUpdate(md, token->data, token->len) != 1
         || EVP_DigestFinal_ex(md, hash, &n) != 1)
     {
-        EVP_MD_CTX_free(md);
         return NGX_ERROR;
     }
-
-    EVP_MD_CTX_free(md);
 
     return NGX_OK;
 }
