@@ -128,6 +128,13 @@ hg_jwks_free(hg_keyset_t *ks)
 static void
 hg_jwks_key_free(hg_key_t *key)
 {
+    int  i;
+
+    for (i = 0; i < HG_ALG_MAX; i++) {
+        EVP_PKEY_CTX_free(key->vctx[i]);
+        EVP_MD_free(key->md[i]);
+    }
+
     EVP_PKEY_free(key->pkey);
 
     if (key->secret) {

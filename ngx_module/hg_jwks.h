@@ -43,6 +43,15 @@ struct hg_key_s {
     EVP_PKEY         *pkey;         /* owned; NULL for oct */
     unsigned char    *secret;       /* owned; oct only */
     size_t            secret_len;
+
+    /*
+     * Verification contexts made on first use, per algorithm, so OpenSSL
+     * does not look the algorithms up again for every token.  Owned, freed
+     * with the key.  They make a key single-threaded: the nginx worker is;
+     * threads must not share a keyset.
+     */
+    EVP_PKEY_CTX     *vctx[HG_ALG_MAX];
+    EVP_MD           *md[HG_ALG_MAX];
 };
 
 

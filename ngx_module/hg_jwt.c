@@ -36,6 +36,8 @@ static const EVP_MD *hg_jwt_alg_md(hg_alg_e alg);
 static size_t hg_jwt_ec_len(hg_alg_e alg);
 static int hg_jwt_verify_hmac(const hg_jwt_t *jwt, const hg_key_t *key);
 static int hg_jwt_verify_ecdsa(const hg_jwt_t *jwt, const hg_key_t *key);
+static int hg_jwt_verify_digest(const hg_jwt_t *jwt, hg_key_t *key,
+    const unsigned char *sig, size_t sig_len);
 static int hg_jwt_verify_pkey(const hg_jwt_t *jwt, const hg_key_t *key,
     const unsigned char *sig, size_t sig_len);
 static int hg_jwt_set_padding(EVP_PKEY_CTX *pctx, hg_alg_e alg,
@@ -707,6 +709,10 @@ hg_jwt_verify_pkey(const hg_jwt_t *jwt, const hg_key_t *key,
         return HG_JWT_ERR_SIGNATURE;
     }
 
+    if (jwt->alg != HG_ALG_EDDSA) {
+        return hg_jwt_verify_digest(jwt, (hg_key_t *) key, sig, sig_len);
+    }
+
     ctx = EVP_MD_CTX_new();
     if (ctx == NULL) {
         return HG_JWT_ERR_INTERNAL;
@@ -729,6 +735,58 @@ hg_jwt_verify_pkey(const hg_jwt_t *jwt, const hg_key_t *key,
     EVP_MD_CTX_free(ctx);
 
     return rc;
+}
+
+
+/*
+ * RSA and ECDSA: the hash, then EVP_PKEY_verify() with a context the key
+ * keeps per algorithm (made once: OpenSSL 3 otherwise fetches the digest
+ * and signature implementations and sets the padding on every token).
+ */
+
+static int
+hg_jwt_verify_digest(const hg_jwt_t *jwt, hg_key_t *key,
+    const unsigned char *sig, size_t sig_len)
+{
+    unsigned int    dlen;
+    EVP_PKEY_CTX   *pctx;
+    unsigned char   digest[EVP_MAX_MD_SIZE];
+
+    if (key->md[jwt->alg] == NULL) {
+        key->md[jwt->alg] = EVP_MD_fetch(NULL,
+                                   EVP_MD_get0_name(hg_jwt_alg_md(jwt->alg)),
+                                   NULL);
+        if (key->md[jwt->alg] == NULL) {
+            return HG_JWT_ERR_INTERNAL;
+        }
+    }
+
+    pctx = key->vctx[jwt->alg];
+
+    if (pctx == NULL) {
+        pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+
+        if (pctx == NULL
+            || EVP_PKEY_verify_init(pctx) != 1
+            || EVP_PKEY_CTX_set_signature_md(pctx, key->md[jwt->alg]) <= 0
+            || hg_jwt_set_padding(pctx, jwt->alg, key->md[jwt->alg]) != 0)
+        {
+            EVP_PKEY_CTX_free(pctx);
+            return HG_JWT_ERR_INTERNAL;
+        }
+
+        key->vctx[jwt->alg] = pctx;
+    }
+
+    if (EVP_Digest(jwt->token, jwt->signing_input_len, digest, &dlen,
+                   key->md[jwt->alg], NULL)
+        != 1)
+    {
+        return HG_JWT_ERR_INTERNAL;
+    }
+
+    return EVP_PKEY_verify(pctx, sig, sig_len, digest, dlen) == 1
+           ? HG_JWT_OK : HG_JWT_ERR_SIGNATURE;
 }
 
 
