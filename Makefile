@@ -65,7 +65,7 @@ asan: $(BUILD)/asan/ngx_http_hubgate_module.so tools
 	HUBGATE_ASAN=1 perl t/run.pl t/edge
 
 test: deps module tools unit fuzz-build $(BUILD)/asan/ngx_http_hubgate_module.so
-	@perl t/run.pl --fuzz-seconds 10 t/docs t/unit t/edge t/asan t/fuzz
+	@perl t/run.pl --fuzz-seconds 10 t/docs t/unit t/edge t/sql t/asan t/fuzz
 
 test-edge: module tools
 	@perl t/run.pl t/edge
