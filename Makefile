@@ -41,7 +41,21 @@ $(BUILD)/hg-jwt: t/tools/hg_jwt_tool.c $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CORE_CFLAGS) -o $@ t/tools/hg_jwt_tool.c $(CORE_SRCS) $(CORE_LIBS)
 
+VAULT_SRCS   := sidecar/vault/vault.c
+VAULT_HDRS   := sidecar/vault/vault.h
+
 unit: $(UNIT_BINS)
+
+# sidecar cores: unit tests and fuzzers link the one subsystem they test
+$(BUILD)/unit/test_vault: t/unit/test_vault.c $(VAULT_SRCS) $(VAULT_HDRS)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(CORE_CFLAGS) -Isidecar/vault -O1 -fsanitize=address,undefined \
+	    -fno-omit-frame-pointer -o $@ $< $(VAULT_SRCS) -lcrypto -lcmocka
+
+$(BUILD)/fuzz/fuzz_vault: t/fuzz/fuzz_vault.c $(VAULT_SRCS) $(VAULT_HDRS)
+	@mkdir -p $(BUILD)/fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Isidecar/vault \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< $(VAULT_SRCS) -lcrypto
 
 $(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) $(wildcard t/unit/*.h)
 	@mkdir -p $(BUILD)/unit
