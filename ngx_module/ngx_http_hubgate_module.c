@@ -244,10 +244,9 @@ static ngx_int_t
 ngx_http_hubgate_handler(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
+    ngx_pool_cleanup_t           *cln;
     ngx_http_hubgate_ctx_t       *ctx;
     ngx_http_hubgate_loc_conf_t  *lcf;
-
-    ngx_pool_cleanup_t           *cln;
 
     ctx = ngx_http_hubgate_get_ctx(r);
 
