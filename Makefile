@@ -43,6 +43,8 @@ $(BUILD)/hg-jwt: t/tools/hg_jwt_tool.c $(CORE_SRCS) $(CORE_HDRS)
 
 VAULT_SRCS   := sidecar/vault/vault.c
 VAULT_HDRS   := sidecar/vault/vault.h
+CONFIG_SRCS  := sidecar/config/config.c
+CONFIG_HDRS  := sidecar/config/config.h
 
 unit: $(UNIT_BINS)
 
@@ -51,6 +53,16 @@ $(BUILD)/unit/test_vault: t/unit/test_vault.c $(VAULT_SRCS) $(VAULT_HDRS)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(CORE_CFLAGS) -Isidecar/vault -O1 -fsanitize=address,undefined \
 	    -fno-omit-frame-pointer -o $@ $< $(VAULT_SRCS) -lcrypto -lcmocka
+
+$(BUILD)/unit/test_config: t/unit/test_config.c $(CONFIG_SRCS) $(CONFIG_HDRS)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(CORE_CFLAGS) -Isidecar/config -O1 -fsanitize=address,undefined \
+	    -fno-omit-frame-pointer -o $@ $< $(CONFIG_SRCS) -lcmocka
+
+$(BUILD)/fuzz/fuzz_config: t/fuzz/fuzz_config.c $(CONFIG_SRCS) $(CONFIG_HDRS)
+	@mkdir -p $(BUILD)/fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Isidecar/config \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< $(CONFIG_SRCS)
 
 $(BUILD)/fuzz/fuzz_vault: t/fuzz/fuzz_vault.c $(VAULT_SRCS) $(VAULT_HDRS)
 	@mkdir -p $(BUILD)/fuzz
