@@ -44,6 +44,8 @@ static ngx_int_t ngx_http_hubgate_jwt_bearer(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hubgate_jwt_parse(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
+static int ngx_http_hubgate_jwt_decode(ngx_http_request_t *r,
+    ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hubgate_jwt_accept(ngx_http_request_t *r,
     ngx_http_hubgate_ctx_t *ctx);
 static void ngx_http_hubgate_jwt_cleanup(void *data);
@@ -145,7 +147,6 @@ ngx_http_hubgate_jwt_step(ngx_http_request_t *r,
     ngx_int_t                     rc;
     hg_jwt_claims_policy_t        policy;
     ngx_http_hubgate_main_conf_t *mcf;
-    u_char                        hash[NGX_HTTP_HUBGATE_HASH_LEN];
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_hubgate_module);
 
@@ -156,11 +157,14 @@ ngx_http_hubgate_jwt_step(ngx_http_request_t *r,
         }
 
         if (mcf->cache_zone) {
-            if (ngx_http_hubgate_cache_hash(lcf, &ctx->token, hash) != NGX_OK) {
+            /* computed once: a miss inserts under the same key */
+            if (ngx_http_hubgate_cache_hash(lcf, &ctx->token, ctx->hash)
+                != NGX_OK)
+            {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
-            rc = ngx_http_hubgate_cache_lookup(r, ctx, hash);
+            rc = ngx_http_hubgate_cache_lookup(r, ctx, ctx->hash);
 
             if (rc == NGX_OK) {
                 ngx_http_hubgate_stat_inc(r, NGX_HTTP_HUBGATE_STAT_CACHE_HIT);
@@ -225,11 +229,7 @@ ngx_http_hubgate_jwt_step(ngx_http_request_t *r,
     }
 
     if (mcf->cache_zone) {
-        if (ngx_http_hubgate_cache_hash(lcf, &ctx->token, hash) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_http_hubgate_cache_insert(r, lcf, ctx, hash);
+        ngx_http_hubgate_cache_insert(r, lcf, ctx, ctx->hash);
     }
 
     return ngx_http_hubgate_jwt_accept(r, ctx);
@@ -260,42 +260,17 @@ ngx_http_hubgate_jwt_accept(ngx_http_request_t *r,
 hg_jwt_t *
 ngx_http_hubgate_jwt_get(ngx_http_request_t *r, ngx_http_hubgate_ctx_t *ctx)
 {
-    hg_jwt_t            *jwt;
-    hg_jwt_limits_t      limits;
-    ngx_pool_cleanup_t  *cln;
-
     if (ctx->jwt_error != HG_JWT_OK) {
         return NULL;
     }
 
-    if (ctx->jwt || ctx->token.len == 0 || ctx->lcf == NULL) {
-        return ctx->jwt;
-    }
-
-    jwt = ngx_pcalloc(r->pool, sizeof(hg_jwt_t));
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-
-    if (jwt == NULL || cln == NULL) {
-        return NULL;
-    }
-
-    cln->handler = ngx_http_hubgate_jwt_cleanup;
-    cln->data = jwt;
-
-    limits.max_token = 0;
-    limits.max_depth = 0;
-    limits.algorithms = ctx->lcf->algorithms;
-
-    if (hg_jwt_parse(jwt, (const char *) ctx->token.data, ctx->token.len,
-                     &limits)
-        != HG_JWT_OK)
+    if (ctx->jwt == NULL && ctx->token.len && ctx->lcf
+        && ngx_http_hubgate_jwt_decode(r, ctx->lcf, ctx) != HG_JWT_OK)
     {
         return NULL;
     }
 
-    ctx->jwt = jwt;
-
-    return jwt;
+    return ctx->jwt;
 }
 
 
@@ -337,19 +312,38 @@ static ngx_int_t
 ngx_http_hubgate_jwt_parse(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx)
 {
+    int  rc;
+
+    rc = ngx_http_hubgate_jwt_decode(r, lcf, ctx);
+
+    if (rc == HG_JWT_ERR_INTERNAL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc != HG_JWT_OK) {
+        return ngx_http_hubgate_jwt_reject(r, lcf, ctx, rc);
+    }
+
+    return NGX_OK;
+}
+
+
+/* parses ctx->token into ctx->jwt, owned by the request pool */
+
+static int
+ngx_http_hubgate_jwt_decode(ngx_http_request_t *r,
+    ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx)
+{
     int                  rc;
     hg_jwt_t            *jwt;
     hg_jwt_limits_t      limits;
     ngx_pool_cleanup_t  *cln;
 
     jwt = ngx_pcalloc(r->pool, sizeof(hg_jwt_t));
-    if (jwt == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    if (jwt == NULL || cln == NULL) {
+        return HG_JWT_ERR_INTERNAL;
     }
 
     cln->handler = ngx_http_hubgate_jwt_cleanup;
@@ -361,13 +355,11 @@ ngx_http_hubgate_jwt_parse(ngx_http_request_t *r,
 
     rc = hg_jwt_parse(jwt, (const char *) ctx->token.data, ctx->token.len,
                       &limits);
-    if (rc != HG_JWT_OK) {
-        return ngx_http_hubgate_jwt_reject(r, lcf, ctx, rc);
+    if (rc == HG_JWT_OK) {
+        ctx->jwt = jwt;
     }
 
-    ctx->jwt = jwt;
-
-    return NGX_OK;
+    return rc;
 }
 
 

@@ -175,6 +175,7 @@ typedef struct {
     ngx_http_hubgate_loc_conf_t    *lcf;           /* where it last ran */
     hg_jwt_t                       *jwt;
     ngx_str_t                       token;
+    u_char                          hash[32];      /* cache key */
     ngx_int_t                       jwt_error;     /* hg_jwt_err_e or -1 */
     ngx_str_t                       tenant;
     ngx_str_t                       subject;
