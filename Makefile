@@ -19,10 +19,10 @@ FUZZ_SRCS    := $(wildcard t/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 MODULE_SRCS  := config $(wildcard ngx_module/*.c ngx_module/*.h)
 
-.PHONY: all deps module asan unit tools fuzz fuzz-build test test-edge \
+.PHONY: all deps module sidecar asan unit tools fuzz fuzz-build test test-edge \
         demo demo-stop bench clean
 
-all: module tools
+all: module tools sidecar
 
 deps:
 	@tools/deps.sh
@@ -40,6 +40,27 @@ tools: $(BUILD)/hg-jwt
 $(BUILD)/hg-jwt: t/tools/hg_jwt_tool.c $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CORE_CFLAGS) -o $@ t/tools/hg_jwt_tool.c $(CORE_SRCS) $(CORE_LIBS)
+
+# hubgated: every sidecar source, the identity core it shares with the
+# edge, and the generated file that embeds sql/ and the OpenAPI document
+SIDECAR_SRCS := $(wildcard sidecar/*.c sidecar/*/*.c)
+SIDECAR_HDRS := $(wildcard sidecar/*.h sidecar/*/*.h)
+SIDECAR_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 -Wall -Wextra -Werror \
+                -Wno-unused-parameter -Wno-missing-field-initializers \
+                -Isidecar -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql) -pthread
+SIDECAR_LIBS := -lmicrohttpd -lpq -lhiredis -ljansson -lcrypto -pthread
+EMBEDDED     := $(sort $(wildcard sql/*.sql)) sidecar/api/openapi.json
+
+$(BUILD)/gen/embedded.c: $(EMBEDDED) tools/embed.pl
+	@mkdir -p $(BUILD)/gen
+	@tools/embed.pl $@ $(EMBEDDED)
+
+sidecar: $(BUILD)/hubgated
+
+$(BUILD)/hubgated: $(SIDECAR_SRCS) $(SIDECAR_HDRS) $(BUILD)/gen/embedded.c \
+                   ngx_module/hg_identity.c ngx_module/hg_identity.h
+	$(CC) $(SIDECAR_CFLAGS) -o $@ $(SIDECAR_SRCS) $(BUILD)/gen/embedded.c \
+	    ngx_module/hg_identity.c $(SIDECAR_LIBS)
 
 VAULT_SRCS   := sidecar/vault/vault.c
 VAULT_HDRS   := sidecar/vault/vault.h
@@ -68,6 +89,29 @@ $(BUILD)/fuzz/fuzz_vault: t/fuzz/fuzz_vault.c $(VAULT_SRCS) $(VAULT_HDRS)
 	@mkdir -p $(BUILD)/fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Isidecar/vault \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< $(VAULT_SRCS) -lcrypto
+
+$(BUILD)/unit/test_validate: t/unit/test_validate.c sidecar/api/validate.c \
+        sidecar/api/validate.h sidecar/providers/providers.c \
+        sidecar/providers/providers.h
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(CORE_CFLAGS) -Isidecar -O1 -fsanitize=address,undefined \
+	    -fno-omit-frame-pointer -o $@ $< sidecar/api/validate.c \
+	    sidecar/providers/providers.c -ljansson -lcmocka
+
+$(BUILD)/unit/test_token: t/unit/test_token.c sidecar/token.c sidecar/token.h \
+        $(CORE_SRCS) $(CORE_HDRS) t/unit/hg_test.h
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(CORE_CFLAGS) -Isidecar -O1 -fsanitize=address,undefined \
+	    -fno-omit-frame-pointer -o $@ $< sidecar/token.c $(CORE_SRCS) \
+	    $(CORE_LIBS) -lcmocka
+
+$(BUILD)/fuzz/fuzz_api_body: t/fuzz/fuzz_api_body.c sidecar/api/validate.c \
+        sidecar/api/validate.h sidecar/providers/providers.c \
+        sidecar/providers/providers.h
+	@mkdir -p $(BUILD)/fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Isidecar \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< sidecar/api/validate.c \
+	    sidecar/providers/providers.c -ljansson
 
 $(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) $(wildcard t/unit/*.h)
 	@mkdir -p $(BUILD)/unit

@@ -24,6 +24,7 @@
 static int config_check_socket(const char *v, char *why, size_t whylen);
 static int config_check_redis(const char *v, char *why, size_t whylen);
 static int config_check_url(const char *v, char *why, size_t whylen);
+static int config_check_prefix(const char *v, char *why, size_t whylen);
 static void config_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void config_echo(const char *v, size_t len, char *out, size_t outlen);
@@ -71,6 +72,13 @@ static const config_key_t  config_table[] = {
       0, 0, NULL, NULL,
       "libpq conninfo (key=value or postgresql:// URI); keep passwords in"
       " ~/.pgpass, not here; new pool connections use a reloaded value" },
+
+    { "admin_database_url", CONFIG_T_STRING, "",
+      CONFIG_F_RELOAD | CONFIG_F_SECRET | CONFIG_F_EMPTY,
+      CONFIG_OFF(admin_database_url), 0, 0, NULL, NULL,
+      "libpq conninfo of the schema owner, for the operator commands"
+      " (migrate, tenant, vault rotate, integrations list); empty means"
+      " database_url; never used by serve" },
 
     { "database_pool_size", CONFIG_T_INT, "8",
       0, CONFIG_OFF(database_pool_size), 1, 64, NULL, NULL,
@@ -123,6 +131,13 @@ static const config_key_t  config_table[] = {
     { "token_audience", CONFIG_T_STRING, "hubgate-api",
       CONFIG_F_RELOAD, CONFIG_OFF(token_audience), 0, 0, NULL, NULL,
       "aud claim of minted tokens; must match what nginx expects" },
+
+    { "api_prefix", CONFIG_T_STRING, "/api",
+      CONFIG_F_RELOAD | CONFIG_F_EMPTY, CONFIG_OFF(api_prefix), 0, 0, NULL,
+      config_check_prefix,
+      "path prefix under which nginx passes the API unchanged (proxy_pass"
+      " without a URI part, so the signed URI is the one received); routes"
+      " match after it, and also without it" },
 
     { "request_body_limit", CONFIG_T_SIZE, "1m",
       CONFIG_F_RELOAD, CONFIG_OFF(request_body_limit),
@@ -673,6 +688,46 @@ bad:
 
     snprintf(why, whylen, "an absolute http:// or https:// URL without"
              " spaces (e.g. https://hubgate.example.com)");
+    return -1;
+}
+
+
+/* "" or "/a" or "/a/b": no trailing slash, no empty or dot segment */
+static int
+config_check_prefix(const char *v, char *why, size_t whylen)
+{
+    const char  *p;
+
+    if (*v == '\0') {
+        return 0;
+    }
+
+    if (*v != '/' || strlen(v) > 128) {
+        goto bad;
+    }
+
+    for (p = v; *p; p++) {
+        if (*p == '/') {
+            if (p[1] == '\0' || p[1] == '/' || p[1] == '.') {
+                goto bad;
+            }
+            continue;
+        }
+
+        if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z')
+            && !(*p >= '0' && *p <= '9') && *p != '-' && *p != '_'
+            && *p != '.')
+        {
+            goto bad;
+        }
+    }
+
+    return 0;
+
+bad:
+
+    snprintf(why, whylen, "empty, or a path such as /api: segments of"
+             " letters, digits, '-', '_', '.', no trailing slash");
     return -1;
 }
 

@@ -107,6 +107,7 @@ typedef struct {
     char      *listen;
     int        listen_mode;
     char      *database_url;
+    char      *admin_database_url;
     int        database_pool_size;
     char      *redis_address;
     int        log_format;                  /* config_log_format_e */
@@ -117,6 +118,7 @@ typedef struct {
     char      *token_signing_key_file;
     char      *token_issuer;
     char      *token_audience;
+    char      *api_prefix;                  /* "" or "/seg[/seg]" */
     int64_t    request_body_limit;          /* bytes */
     int        worker_threads;
     int64_t    shutdown_timeout;            /* ms */

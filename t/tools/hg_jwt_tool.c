@@ -37,6 +37,8 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "hg_identity.h"
+
 
 #define HGT_OK            0
 #define HGT_ERROR         1
@@ -121,6 +123,7 @@ static json_t *hgt_jwk_from_pkey(EVP_PKEY *pkey);
 static int hgt_jwk_set_bn(json_t *jwk, const char *member, EVP_PKEY *pkey,
     const char *param, int pad);
 static int hgt_cmd_jwks(int argc, char **argv);
+static int hgt_cmd_ident(int argc, char **argv);
 static int hgt_print_json(json_t *json);
 
 
@@ -172,6 +175,10 @@ main(int argc, char **argv)
 
     if (strcmp(argv[1], "jwk") == 0) {
         return hgt_cmd_jwk(argc - 2, argv + 2);
+    }
+
+    if (strcmp(argv[1], "ident") == 0) {
+        return hgt_cmd_ident(argc - 1, argv + 1);
     }
 
     if (strcmp(argv[1], "jwks") == 0) {
@@ -1234,4 +1241,87 @@ hgt_print_json(json_t *json)
     free(text);
 
     return HGT_OK;
+}
+
+
+/*
+ * ident: the X-Hubgate-Auth value the edge would send, for tests that talk
+ * to hubgated's socket directly (forged, stale and replayed signatures).
+ *   hg-jwt ident --secret FILE --method M --uri U [--tenant T]
+ *                [--subject S] [--roles R] [--webhook W] [--time UNIX]
+ */
+static int
+hgt_cmd_ident(int argc, char **argv)
+{
+    int             i, n;
+    long            t;
+    char            out[HG_IDENTITY_HEADER_MAX + 1], err[256];
+    size_t          keylen;
+    const char     *secret, *v;
+    unsigned char  *key;
+    hg_identity_t   id;
+
+    memset(&id, 0, sizeof(id));
+    secret = NULL;
+    t = (long) time(NULL);
+
+    for (i = 1; i + 1 < argc; i += 2) {
+        v = argv[i + 1];
+
+#define HGT_ID(opt, f)                                                        \
+        if (strcmp(argv[i], opt) == 0) {                                      \
+            id.f.data = v;                                                    \
+            id.f.len = strlen(v);                                             \
+            continue;                                                         \
+        }
+
+        HGT_ID("--method", method)
+        HGT_ID("--uri", uri)
+        HGT_ID("--tenant", tenant)
+        HGT_ID("--subject", subject)
+        HGT_ID("--roles", roles)
+        HGT_ID("--webhook", webhook)
+
+#undef HGT_ID
+
+        if (strcmp(argv[i], "--secret") == 0) {
+            secret = v;
+            continue;
+        }
+
+        if (strcmp(argv[i], "--time") == 0) {
+            t = atol(v);
+            continue;
+        }
+
+        fprintf(stderr, "hg-jwt ident: unknown option %s\n", argv[i]);
+        return 2;
+    }
+
+    if (i != argc || secret == NULL || id.method.data == NULL
+        || id.uri.data == NULL)
+    {
+        fprintf(stderr, "usage: hg-jwt ident --secret FILE --method M --uri U"
+                " [--tenant T] [--subject S] [--roles R] [--webhook W]"
+                " [--time UNIX]\n");
+        return 2;
+    }
+
+    if (hg_identity_load_secret(secret, &key, &keylen, err, sizeof(err))
+        != 0)
+    {
+        fprintf(stderr, "hg-jwt ident: %s\n", err);
+        return 1;
+    }
+
+    n = hg_identity_sign(key, keylen, (time_t) t, &id, out, sizeof(out));
+    free(key);
+
+    if (n < 0) {
+        fprintf(stderr, "hg-jwt ident: cannot sign\n");
+        return 1;
+    }
+
+    printf("%s\n", out);
+    return 0;
 }

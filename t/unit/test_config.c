@@ -99,7 +99,7 @@ test_table(void **state)
     };
 
     keys = config_keys(&n);
-    assert_int_equal(n, 20);
+    assert_int_equal(n, 22);
 
     for (i = 0; i < n; i++) {
         assert_non_null(keys[i].def);
@@ -199,7 +199,7 @@ test_example_parses(void **state)
     }
 
     assert_string_equal(cfg.database_url, "host=/run/postgresql"
-                        " dbname=hubgate user=hubgate"
+                        " dbname=hubgate user=hubgate_app"
                         " application_name=hubgated");
     assert_string_equal(cfg.public_base_url, "https://hubgate.example.com");
     assert_string_equal(cfg.oauth_redirect_uri, "");

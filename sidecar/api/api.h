@@ -1,0 +1,158 @@
+
+/*
+ * hubgated: the HTTP API (DESIGN §4).
+ *
+ * server.c runs libmicrohttpd on the Unix socket, collects the request,
+ * checks the signed identity, applies Idempotency-Key, routes by the table
+ * in routes.c and sends what the handler left in the api_req_t.  Handlers
+ * (h_*.c) read the request, use the tenant-scoped transaction of
+ * api_tx_begin and set one response with api_json or api_error; they never
+ * commit: the server commits after the handler answered below 400 (with
+ * the idempotency record in the same transaction) and rolls back otherwise,
+ * so an error never leaves anything half written.
+ */
+
+#ifndef API_H
+#define API_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "../store/db.h"
+
+
+#define API_PARAMS_MAX    2
+#define API_PARAM_LEN     64
+#define API_IDENT_MAX     256       /* tenant, subject; roles up to 1024 */
+
+
+typedef enum {
+    API_AUTH_NONE = 0,              /* /healthz: no signature */
+    API_AUTH_SIGNED,                /* a valid signature, any tenant or none */
+    API_AUTH_TENANT,                /* signature and a known tenant */
+    API_AUTH_ADMIN                  /* and the role admin */
+} api_auth_e;
+
+#define API_F_IDEMPOTENT  0x01      /* POST honouring Idempotency-Key */
+
+
+typedef struct api_req_s  api_req_t;
+typedef void (*api_handler_pt)(api_req_t *r);
+
+typedef struct {
+    const char      *method;
+    const char      *path;          /* "/v1/integrations/{id}" */
+    api_auth_e       auth;
+    unsigned         flags;
+    api_handler_pt   handler;
+} api_route_t;
+
+
+struct api_req_s {
+    void               *conn;               /* struct MHD_Connection */
+    const char         *method;
+    char               *uri;                /* raw request-target, owned */
+    const char         *path;               /* routing path inside uri copy */
+    char               *path_buf;           /* owned */
+    const api_route_t  *route;
+    int                 route_index;        /* -1 unmatched */
+    char                params[API_PARAMS_MAX][API_PARAM_LEN];
+
+    char               *body;               /* owned, NUL-terminated */
+    size_t              body_len;
+    size_t              body_cap;
+    int                 body_too_large;
+    int                 started;
+
+    char                request_id[72];
+    char                tenant_slug[API_IDENT_MAX];
+    char                subject[API_IDENT_MAX];
+    char                roles[1024];
+    char                tenant[DB_UUID_LEN + 1];  /* after api_tx_begin */
+
+    db_conn_t          *db;
+    int                 in_tx;
+
+    /* response */
+    int                 status;
+    char               *resp;               /* owned */
+    size_t              resp_len;
+    const char         *content_type;
+    char                location[160];
+    char                allow[64];
+    int                 replayed;
+
+    struct timespec     t0;
+};
+
+
+/* the route table and its length */
+const api_route_t *api_routes(size_t *n);
+
+/* 1 if the identity carries the role (comma-separated roles) */
+int api_has_role(const api_req_t *r, const char *role);
+
+/* a query parameter (unescaped), or NULL */
+const char *api_query(api_req_t *r, const char *name);
+
+/* ?limit=: def when absent, 1..max, or -1 when malformed */
+int h_limit(api_req_t *r, int def, int max);
+
+/* a request header, or NULL */
+const char *api_header(api_req_t *r, const char *name);
+
+/*
+ * The request body as JSON (object required when object is set).  On a
+ * parse error answers 400 invalid_json or 415 and returns NULL.  New ref.
+ */
+json_t *api_body_json(api_req_t *r);
+
+/* answers with a JSON value (reference stolen) */
+void api_json(api_req_t *r, int status, json_t *v);
+
+/* answers {"error":{"code","message"}} */
+void api_error(api_req_t *r, int status, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* answers with a prepared error object (reference stolen) */
+void api_error_json(api_req_t *r, int status, json_t *error_body);
+
+/* answers with raw bytes (copied) */
+void api_raw(api_req_t *r, int status, const char *content_type,
+    const char *data, size_t len);
+
+/*
+ * Acquires a database connection and opens the tenant-scoped transaction.
+ * Returns 0; or -1 after answering 503/500/403 itself.
+ */
+int api_tx_begin(api_req_t *r);
+
+/* logs a database failure and answers 500 (or 503 when unavailable) */
+void api_db_error(api_req_t *r, const char *err);
+
+/* appends to audit_log inside the transaction; -1 after answering 500 */
+int api_audit(api_req_t *r, const char *action, const char *target,
+    json_t *details);
+
+
+/* handlers */
+void h_healthz(api_req_t *r);
+void h_metrics(api_req_t *r);
+void h_openapi(api_req_t *r);
+void h_providers(api_req_t *r);
+void h_integrations_list(api_req_t *r);
+void h_integrations_create(api_req_t *r);
+void h_integration_get(api_req_t *r);
+void h_integration_delete(api_req_t *r);
+void h_integration_activate(api_req_t *r);
+void h_integration_deactivate(api_req_t *r);
+void h_settings_get(api_req_t *r);
+void h_settings_put(api_req_t *r);
+void h_admin_summary(api_req_t *r);
+void h_audit(api_req_t *r);
+
+
+#endif /* API_H */

@@ -1,0 +1,600 @@
+
+/*
+ * hubgated: /v1/integrations and their settings.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "api.h"
+#include "validate.h"
+#include "../log.h"
+#include "../providers/providers.h"
+#include "../vault/keyring.h"
+
+
+#define H_LIST_DEFAULT  50
+#define H_LIST_MAX      200
+
+
+static int h_uuid(const char *s);
+static json_t *h_integration_json(const char *text);
+static json_t *h_integration_load(api_req_t *r, const char *id);
+static void h_set_status(api_req_t *r, int activate);
+
+
+/* 8-4-4-4-12 hex digits; anything else cannot name an integration */
+static int
+h_uuid(const char *s)
+{
+    int  i;
+
+    for (i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-') {
+                return 0;
+            }
+
+        } else if (!((s[i] >= '0' && s[i] <= '9')
+                     || (s[i] >= 'a' && s[i] <= 'f')
+                     || (s[i] >= 'A' && s[i] <= 'F')))
+        {
+            return 0;
+        }
+    }
+
+    return s[36] == '\0';
+}
+
+
+/* 1..max, or -1 when malformed; def when absent */
+int
+h_limit(api_req_t *r, int def, int max)
+{
+    long         n;
+    char        *end;
+    const char  *v;
+
+    v = api_query(r, "limit");
+    if (v == NULL) {
+        return def;
+    }
+
+    if (*v < '1' || *v > '9' || strlen(v) > 4) {
+        return -1;
+    }
+
+    n = strtol(v, &end, 10);
+
+    return (*end == '\0' && n >= 1 && n <= max) ? (int) n : -1;
+}
+
+
+/* the row's JSON with the effective settings in place of the stored ones */
+static json_t *
+h_integration_json(const char *text)
+{
+    json_t  *o, *stored;
+
+    o = json_loads(text, 0, NULL);
+    if (o == NULL) {
+        return NULL;
+    }
+
+    stored = json_object_get(o, "settings");
+    json_object_set_new(o, "settings", validate_settings_effective(stored));
+
+    return o;
+}
+
+
+static json_t *
+h_integration_load(api_req_t *r, const char *id)
+{
+    char       err[512];
+    json_t    *o;
+    PGresult  *res;
+
+    res = db_exec(r->db, DB_S_INT_GET, 1, &id, err, sizeof(err));
+    if (res == NULL) {
+        api_db_error(r, err);
+        return NULL;
+    }
+
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        api_error(r, 404, "not_found", "no integration %s", id);
+        return NULL;
+    }
+
+    o = h_integration_json(PQgetvalue(res, 0, 0));
+    PQclear(res);
+
+    if (o == NULL) {
+        api_error(r, 500, "internal", "cannot render the integration");
+    }
+
+    return o;
+}
+
+
+void
+h_integrations_list(api_req_t *r)
+{
+    int          i, n, limit;
+    char         err[512], lim[16], us[24];
+    json_t      *data, *o;
+    PGresult    *res;
+    const char  *cursor, *sep, *v[3];
+
+    limit = h_limit(r, H_LIST_DEFAULT, H_LIST_MAX);
+    if (limit < 0) {
+        api_error(r, 400, "bad_request", "limit must be an integer from 1"
+                  " to %d", H_LIST_MAX);
+        return;
+    }
+
+    v[0] = NULL;
+    v[1] = NULL;
+    cursor = api_query(r, "cursor");
+
+    if (cursor != NULL) {
+        sep = strchr(cursor, '_');
+
+        if (sep == NULL || sep == cursor || sep - cursor > 19
+            || strspn(cursor, "0123456789") != (size_t) (sep - cursor)
+            || !h_uuid(sep + 1))
+        {
+            api_error(r, 400, "bad_request", "cursor is not one this API"
+                      " returned");
+            return;
+        }
+
+        snprintf(us, sizeof(us), "%.*s", (int) (sep - cursor), cursor);
+        v[0] = us;
+        v[1] = sep + 1;
+    }
+
+    snprintf(lim, sizeof(lim), "%d", limit + 1);
+    v[2] = lim;
+
+    if (api_tx_begin(r) != 0) {
+        return;
+    }
+
+    res = db_exec(r->db, DB_S_INT_LIST, 3, v, err, sizeof(err));
+    if (res == NULL) {
+        api_db_error(r, err);
+        return;
+    }
+
+    n = PQntuples(res);
+    data = json_array();
+
+    for (i = 0; i < n && i < limit; i++) {
+        o = h_integration_json(PQgetvalue(res, i, 1));
+        if (o == NULL || json_array_append_new(data, o) != 0) {
+            PQclear(res);
+            json_decref(data);
+            api_error(r, 500, "internal", "cannot render integrations");
+            return;
+        }
+    }
+
+    api_json(r, 200, json_pack("{s:o,s:s?}", "data", data, "next_cursor",
+                               n > limit ? PQgetvalue(res, limit - 1, 0)
+                                         : NULL));
+    PQclear(res);
+}
+
+
+void
+h_integrations_create(api_req_t *r)
+{
+    char               err[512], target[96], *settings;
+    size_t             bloblen;
+    json_t            *body, *o;
+    uint32_t           ver;
+    PGresult          *res;
+    const char        *v[5], *auth;
+    unsigned char     *blob;
+    validate_errs_t    errs;
+    validate_create_t  vc;
+    char               id[DB_UUID_LEN + 1], vers[16];
+    int                lens[4], fmts[4];
+
+    body = api_body_json(r);
+    if (body == NULL) {
+        return;
+    }
+
+    memset(&errs, 0, sizeof(errs));
+
+    if (validate_create(body, &vc, &errs) != 0) {
+        json_decref(body);
+        api_error_json(r, 422, validate_errors_json(&errs));
+        return;
+    }
+
+    settings = json_dumps(vc.settings, JSON_COMPACT);
+    json_decref(vc.settings);
+
+    if (settings == NULL || api_tx_begin(r) != 0) {
+        if (settings == NULL) {
+            api_error(r, 500, "internal", "out of memory");
+        }
+        free(settings);
+        json_decref(body);
+        return;
+    }
+
+    v[0] = vc.provider->name;
+    v[1] = vc.display_name;
+    auth = vc.auth == PROVIDER_AUTH_API_KEY ? "api_key" : "oauth";
+    v[2] = auth;
+    v[3] = vc.auth == PROVIDER_AUTH_API_KEY ? "active" : "pending";
+    v[4] = settings;
+
+    res = db_exec(r->db, DB_S_INT_INSERT, 5, v, err, sizeof(err));
+    free(settings);
+
+    if (res == NULL) {
+        json_decref(body);
+        api_db_error(r, err);
+        return;
+    }
+
+    snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+
+    if (vc.auth == PROVIDER_AUTH_API_KEY) {
+        if (keyring_seal(r->db, r->tenant, id, "api_key",
+                         (const unsigned char *) vc.api_key, vc.api_key_len,
+                         &blob, &bloblen, &ver, err, sizeof(err))
+            != 0)
+        {
+            json_decref(body);
+            log_event(LOG_ERROR, "vault", "msg", err, NULL);
+            api_error(r, 500, "internal", "cannot seal the credentials"
+                      " (request id %s)", r->request_id);
+            return;
+        }
+
+        snprintf(vers, sizeof(vers), "%u", ver);
+        v[0] = id;
+        v[1] = "api_key";
+        v[2] = (const char *) blob;
+        v[3] = vers;
+        lens[0] = lens[1] = lens[3] = 0;
+        lens[2] = (int) bloblen;
+        fmts[0] = fmts[1] = fmts[3] = 0;
+        fmts[2] = 1;
+
+        res = db_execb(r->db, DB_S_CRED_INSERT, 4, v, lens, fmts, err,
+                       sizeof(err));
+        free(blob);
+
+        if (res == NULL) {
+            json_decref(body);
+            api_db_error(r, err);
+            return;
+        }
+
+        PQclear(res);
+    }
+
+    snprintf(target, sizeof(target), "integration:%s", id);
+
+    if (api_audit(r, "integration.create", target,
+                  json_pack("{s:s,s:s}", "provider", vc.provider->name,
+                            "auth", auth))
+        != 0)
+    {
+        json_decref(body);
+        return;
+    }
+
+    /* the body holds the API key: wipe it before it is freed */
+    if (vc.api_key != NULL) {
+        OPENSSL_cleanse((void *) vc.api_key, vc.api_key_len);
+    }
+
+    if (r->body) {
+        OPENSSL_cleanse(r->body, r->body_len);
+    }
+
+    json_decref(body);
+
+    o = h_integration_load(r, id);
+    if (o == NULL) {
+        return;
+    }
+
+    /* the authorization-code flow (state + PKCE) arrives with Sync I */
+    json_object_set_new(o, "authorize_url", json_null());
+
+    snprintf(r->location, sizeof(r->location), "%.*s/v1/integrations/%s",
+             (int) (r->path - r->path_buf), r->path_buf, id);
+    api_json(r, 201, o);
+}
+
+
+void
+h_integration_get(api_req_t *r)
+{
+    json_t  *o;
+
+    if (!h_uuid(r->params[0])) {
+        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        return;
+    }
+
+    if (api_tx_begin(r) != 0) {
+        return;
+    }
+
+    o = h_integration_load(r, r->params[0]);
+    if (o != NULL) {
+        api_json(r, 200, o);
+    }
+}
+
+
+void
+h_integration_delete(api_req_t *r)
+{
+    char         err[512], target[96];
+    PGresult    *res;
+    const char  *v[1];
+
+    if (!h_uuid(r->params[0])) {
+        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        return;
+    }
+
+    if (api_tx_begin(r) != 0) {
+        return;
+    }
+
+    /* credentials, cursors and runs go with it (ON DELETE CASCADE);
+     * revoking tokens at the provider arrives with the OAuth flow */
+    v[0] = r->params[0];
+    res = db_exec(r->db, DB_S_INT_DELETE, 1, v, err, sizeof(err));
+    if (res == NULL) {
+        api_db_error(r, err);
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        return;
+    }
+
+    snprintf(target, sizeof(target), "integration:%s", r->params[0]);
+
+    if (api_audit(r, "integration.delete", target,
+                  json_pack("{s:s}", "provider", PQgetvalue(res, 0, 0)))
+        != 0)
+    {
+        PQclear(res);
+        return;
+    }
+
+    PQclear(res);
+    api_raw(r, 204, "application/json", "", 0);
+}
+
+
+void
+h_integration_activate(api_req_t *r)
+{
+    h_set_status(r, 1);
+}
+
+
+void
+h_integration_deactivate(api_req_t *r)
+{
+    h_set_status(r, 0);
+}
+
+
+static void
+h_set_status(api_req_t *r, int activate)
+{
+    int          connected;
+    char         err[512], target[96], status[32];
+    json_t      *o;
+    PGresult    *res;
+    const char  *v[2], *to;
+
+    if (!h_uuid(r->params[0])) {
+        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        return;
+    }
+
+    if (api_tx_begin(r) != 0) {
+        return;
+    }
+
+    v[0] = r->params[0];
+    res = db_exec(r->db, DB_S_INT_LOCK, 1, v, err, sizeof(err));
+    if (res == NULL) {
+        api_db_error(r, err);
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        return;
+    }
+
+    snprintf(status, sizeof(status), "%s", PQgetvalue(res, 0, 0));
+    connected = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    PQclear(res);
+
+    to = activate ? "active" : "inactive";
+
+    if (activate && strcmp(status, "needs_reconnect") == 0) {
+        api_error(r, 409, "not_connected", "the provider refused the stored"
+                  " credentials: reconnect the integration first");
+        return;
+    }
+
+    if (activate && !connected) {
+        api_error(r, 409, "not_connected", "the integration has no"
+                  " credentials yet: complete the connection first");
+        return;
+    }
+
+    if (strcmp(status, to) != 0) {
+        v[1] = to;
+        res = db_exec(r->db, DB_S_INT_SET_STATUS, 2, v, err, sizeof(err));
+        if (res == NULL) {
+            api_db_error(r, err);
+            return;
+        }
+
+        PQclear(res);
+        snprintf(target, sizeof(target), "integration:%s", r->params[0]);
+
+        if (api_audit(r, activate ? "integration.activate"
+                                  : "integration.deactivate", target,
+                      json_pack("{s:s}", "from", status))
+            != 0)
+        {
+            return;
+        }
+    }
+
+    o = h_integration_load(r, r->params[0]);
+    if (o != NULL) {
+        api_json(r, 200, o);
+    }
+}
+
+
+void
+h_settings_get(api_req_t *r)
+{
+    char         err[512];
+    json_t      *stored;
+    PGresult    *res;
+    const char  *v[1];
+
+    if (!h_uuid(r->params[0])) {
+        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        return;
+    }
+
+    if (api_tx_begin(r) != 0) {
+        return;
+    }
+
+    v[0] = r->params[0];
+    res = db_exec(r->db, DB_S_INT_SETTINGS, 1, v, err, sizeof(err));
+    if (res == NULL) {
+        api_db_error(r, err);
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        return;
+    }
+
+    stored = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    PQclear(res);
+
+    api_json(r, 200, validate_settings_effective(stored));
+    json_decref(stored);
+}
+
+
+void
+h_settings_put(api_req_t *r)
+{
+    char             err[512], target[96], *text;
+    json_t          *body, *norm, *stored, *keys;
+    PGresult        *res;
+    const char      *v[2], *k;
+    json_t          *unused;
+    validate_errs_t  errs;
+
+    if (!h_uuid(r->params[0])) {
+        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        return;
+    }
+
+    body = api_body_json(r);
+    if (body == NULL) {
+        return;
+    }
+
+    memset(&errs, 0, sizeof(errs));
+    norm = validate_settings(body, "", &errs);
+    json_decref(body);
+
+    if (norm == NULL) {
+        api_error_json(r, 422, validate_errors_json(&errs));
+        return;
+    }
+
+    text = json_dumps(norm, JSON_COMPACT);
+    keys = json_array();
+
+    json_object_foreach(norm, k, unused) {
+        json_array_append_new(keys, json_string(k));
+    }
+
+    json_decref(norm);
+
+    if (text == NULL || api_tx_begin(r) != 0) {
+        if (text == NULL) {
+            api_error(r, 500, "internal", "out of memory");
+        }
+        free(text);
+        json_decref(keys);
+        return;
+    }
+
+    v[0] = r->params[0];
+    v[1] = text;
+    res = db_exec(r->db, DB_S_INT_SETTINGS_PUT, 2, v, err, sizeof(err));
+    free(text);
+
+    if (res == NULL) {
+        json_decref(keys);
+        api_db_error(r, err);
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        json_decref(keys);
+        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        return;
+    }
+
+    stored = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    PQclear(res);
+
+    snprintf(target, sizeof(target), "integration:%s", r->params[0]);
+
+    if (api_audit(r, "integration.settings", target,
+                  json_pack("{s:o}", "set", keys))
+        != 0)
+    {
+        json_decref(stored);
+        return;
+    }
+
+    api_json(r, 200, validate_settings_effective(stored));
+    json_decref(stored);
+}
