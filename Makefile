@@ -19,7 +19,7 @@ FUZZ_SRCS    := $(wildcard t/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 MODULE_SRCS  := config $(wildcard ngx_module/*.c ngx_module/*.h)
 
-.PHONY: all deps module sidecar asan unit tools fuzz fuzz-build test test-edge \
+.PHONY: all deps module sidecar test-sidecar format-check asan unit tools fuzz fuzz-build test test-edge \
         demo demo-stop bench clean
 
 all: module tools sidecar
@@ -134,19 +134,27 @@ asan: $(BUILD)/asan/ngx_http_hubgate_module.so tools
 	HUBGATE_MODULE=$(CURDIR)/$(BUILD)/asan/ngx_http_hubgate_module.so \
 	HUBGATE_ASAN=1 perl t/run.pl t/edge
 
-test: deps module tools unit fuzz-build $(BUILD)/asan/ngx_http_hubgate_module.so
-	@perl t/run.pl --fuzz-seconds 10 t/docs t/unit t/edge t/sql t/asan t/fuzz
+test: deps module tools sidecar unit fuzz-build \
+      $(BUILD)/asan/ngx_http_hubgate_module.so
+	@perl t/run.pl --fuzz-seconds 10 t/docs t/unit t/edge t/sql t/sidecar \
+	    t/asan t/fuzz
+
+format-check:
+	@tools/format-check.pl ngx_module/*.[ch] sidecar/*.[ch] sidecar/*/*.[ch]
+
+test-sidecar: sidecar tools module
+	@perl t/run.pl t/sidecar
 
 test-edge: module tools
 	@perl t/run.pl t/edge
 
-demo: deps module tools
+demo: deps module tools sidecar
 	@tools/demo.sh
 
 demo-stop:
 	@tools/demo.sh stop
 
-bench: deps module tools
+bench: deps module tools sidecar
 	@bench/run.sh
 
 clean:

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Applies sql/NNN_*.sql in order, each in its own transaction, recording the
 # version (file name without .sql) in schema_migrations and skipping the
-# applied ones. What `hubgated migrate` will do; used by tests and the demo
-# until then.
+# applied ones, exactly as `hubgated migrate` does (same bookkeeping, same
+# advisory lock); kept for tests that need the schema without the binary.
 #
 #   tools/migrate.sh [psql connection args...]
 #     default: the private cluster of tools/services.sh, as role hubgate

@@ -62,6 +62,11 @@ h_metrics(api_req_t *r)
     char    *text;
     size_t   len;
 
+    if (!api_server_metrics_enabled()) {
+        api_error(r, 404, "not_found", "metrics are off (metrics = off)");
+        return;
+    }
+
     text = metrics_render(&len);
     if (text == NULL) {
         api_error(r, 500, "internal", "out of memory");

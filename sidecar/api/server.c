@@ -97,6 +97,19 @@ api_server_configure(const api_settings_t *s)
 }
 
 
+int
+api_server_metrics_enabled(void)
+{
+    int  on;
+
+    pthread_rwlock_rdlock(&api_lock);
+    on = api_set.metrics;
+    pthread_rwlock_unlock(&api_lock);
+
+    return on;
+}
+
+
 void
 api_server_redis_address(char *buf, size_t size)
 {

@@ -34,6 +34,9 @@ void api_server_quiesce(void);
 /* the current redis_address, copied into buf */
 void api_server_redis_address(char *buf, size_t size);
 
+/* the metrics key: 1 when /metrics is served */
+int api_server_metrics_enabled(void);
+
 /* requests received and not yet answered */
 unsigned api_server_inflight(void);
 

@@ -82,7 +82,7 @@
       " ORDER BY i.created_at, i.id LIMIT $3::int")                           \
     X(DB_S_INT_GET,                                                           \
       "SELECT " DB_INTEGRATION_JSON " FROM integrations i"                    \
-      " WHERE i.tenant_id = " DB_TENANT_UUID " AND i.id = $1::uuid")                                               \
+      " WHERE i.tenant_id = " DB_TENANT_UUID " AND i.id = $1::uuid")          \
     X(DB_S_INT_INSERT,                                                        \
       "INSERT INTO integrations (tenant_id, provider, display_name,"          \
       " auth_mode, status, settings) VALUES (" DB_TENANT_UUID ", $1, $2, $3," \
@@ -98,7 +98,7 @@
       " AND i.id = $1::uuid FOR UPDATE")                \
     X(DB_S_INT_SET_STATUS,                                                    \
       "UPDATE integrations SET status = $2, updated_at = now()"               \
-      " WHERE tenant_id = " DB_TENANT_UUID " AND id = $1::uuid")                                                 \
+      " WHERE tenant_id = " DB_TENANT_UUID " AND id = $1::uuid")              \
     X(DB_S_INT_SETTINGS,                                                      \
       "SELECT settings FROM integrations WHERE tenant_id = " DB_TENANT_UUID  \
       " AND id = $1::uuid")                \
@@ -122,7 +122,7 @@
       "   'finished_at', s.finished_at) FROM sync_runs s"                     \
       "   WHERE s.tenant_id = " DB_TENANT_UUID                                \
       "   ORDER BY s.created_at DESC LIMIT 1)"                                \
-      " FROM integrations WHERE tenant_id = " DB_TENANT_UUID)                                                   \
+      " FROM integrations WHERE tenant_id = " DB_TENANT_UUID)                 \
                                                                               \
     X(DB_S_CRED_INSERT,                                                       \
       "INSERT INTO credentials (tenant_id, integration_id, purpose, sealed,"  \
