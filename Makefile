@@ -62,6 +62,14 @@ $(BUILD)/hubgated: $(SIDECAR_SRCS) $(SIDECAR_HDRS) $(BUILD)/gen/embedded.c \
 	$(CC) $(SIDECAR_CFLAGS) -o $@ $(SIDECAR_SRCS) $(BUILD)/gen/embedded.c \
 	    ngx_module/hg_identity.c $(SIDECAR_LIBS)
 
+# the same with AddressSanitizer and UBSan, for the end-to-end suites
+$(BUILD)/asan/hubgated: $(SIDECAR_SRCS) $(SIDECAR_HDRS) \
+                        $(BUILD)/gen/embedded.c ngx_module/hg_identity.c
+	@mkdir -p $(BUILD)/asan
+	$(CC) $(SIDECAR_CFLAGS) -O1 -fsanitize=address,undefined \
+	    -fno-omit-frame-pointer -o $@ $(SIDECAR_SRCS) \
+	    $(BUILD)/gen/embedded.c ngx_module/hg_identity.c $(SIDECAR_LIBS)
+
 VAULT_SRCS   := sidecar/vault/vault.c
 VAULT_HDRS   := sidecar/vault/vault.h
 CONFIG_SRCS  := sidecar/config/config.c

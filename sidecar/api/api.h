@@ -133,7 +133,8 @@ int api_tx_begin(api_req_t *r);
 /* logs a database failure and answers 500 (or 503 when unavailable) */
 void api_db_error(api_req_t *r, const char *err);
 
-/* appends to audit_log inside the transaction; -1 after answering 500 */
+/* appends to audit_log inside the transaction (details: reference
+ * stolen, may be NULL); -1 after answering 500 */
 int api_audit(api_req_t *r, const char *action, const char *target,
     json_t *details);
 

@@ -211,7 +211,6 @@ api_uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
 
     r->route_index = -1;
     clock_gettime(CLOCK_MONOTONIC, &r->t0);
-    __atomic_fetch_add(&api_inflight, 1, __ATOMIC_ACQ_REL);
 
     return r;
 }
@@ -231,13 +230,15 @@ api_completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
     *req_cls = NULL;
     api_release(r);
 
+    if (r->started) {
+        __atomic_fetch_sub(&api_inflight, 1, __ATOMIC_ACQ_REL);
+    }
+
     free(r->uri);
     free(r->path_buf);
     free(r->body);
     free(r->resp);
     free(r);
-
-    __atomic_fetch_sub(&api_inflight, 1, __ATOMIC_ACQ_REL);
 }
 
 
@@ -257,6 +258,8 @@ api_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
     }
 
     if (!r->started) {
+        /* in flight from here to api_completed_cb: SIGTERM waits for it */
+        __atomic_fetch_add(&api_inflight, 1, __ATOMIC_ACQ_REL);
         r->started = 1;
         r->conn = conn;
         r->method = method;
@@ -999,6 +1002,7 @@ api_audit(api_req_t *r, const char *action, const char *target,
     const char *v[5];
 
     d = details ? json_dumps(details, JSON_COMPACT) : NULL;
+    json_decref(details);
 
     v[0] = r->subject[0] ? r->subject : "unknown";
     v[1] = action;
