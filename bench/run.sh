@@ -13,7 +13,8 @@
 #   - every scenario BENCH_RUNS times (round robin, so drift hits all of
 #     them alike), BENCH_SECONDS each; the median req/s is reported
 #   - `openssl speed` for what the verify speed of one core allows
-# and writes a markdown table to stdout and to bench/results.md.
+# and writes a markdown table to stdout and to bench/results.md (keeping
+# the section bench/sidecar.sh wrote there).
 #
 # Environment:
 #   BENCH_SECONDS (10)  BENCH_RUNS (3)  BENCH_WARMUP (2 s per scenario)
@@ -785,8 +786,17 @@ done
 
 STATUS=0
 perl "$BENCH/report.pl" "$T" > "$T/results.md" || STATUS=$?
-cp "$T/results.md" "$OUT"
 cat "$T/results.md"
+# the section bench/sidecar.sh wrote stays, after the edge's
+if [ -f "$OUT" ]; then
+    sed -n '/^<!-- sidecar bench: begin/,/^<!-- sidecar bench: end/p' "$OUT" \
+        > "$T/sidecar-section.md"
+    if [ -s "$T/sidecar-section.md" ]; then
+        echo >> "$T/results.md"
+        cat "$T/sidecar-section.md" >> "$T/results.md"
+    fi
+fi
+cp "$T/results.md" "$OUT"
 log "written to $OUT"
 [ "$STATUS" = 0 ] || STATUS=1
 exit $STATUS

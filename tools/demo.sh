@@ -1,88 +1,349 @@
 #!/bin/bash
-# make demo: nginx with the hubgate module on https://127.0.0.1:8443,
-# a generated certificate and demo JWKS, and tokens to try.
-# `make demo-stop` (tools/demo.sh stop) stops it.
+# make demo: the whole of hubgate on one machine.
+#
+#   tools/demo.sh                   start (or restart) the demo
+#   tools/demo.sh stop [--keep-services]
+#                                   stop nginx and hubgated, then the
+#                                   private PostgreSQL and Redis too
+#                                   (unless --keep-services, or
+#                                   HUBGATE_DEMO_KEEP_SERVICES=1)
+#
+# Start: the private PostgreSQL and Redis (tools/services.sh), the schema
+# (hubgated migrate), keys generated once under var/demo, tenants "demo"
+# and "acme", hubgated on a Unix socket and nginx with the hubgate module
+# on https://127.0.0.1:8443 in front of it (conf.examples/demo.conf).
+# Then tokens from `hubgated token mint`, a Stripe integration created
+# through the API, and the curl commands to try.  Running it again stops
+# nginx and hubgated, keeps keys, tenants and data, and starts them anew.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 demo=$repo/var/demo
 nginx=${NGINX:-/usr/sbin/nginx}
-tool=$repo/build/hg-jwt
+hubgated=$repo/build/hubgated
+module=$repo/build/ngx_http_hubgate_module.so
+conf=$demo/hubgated.conf
+url=https://127.0.0.1:8443
 
-stop() {
-    if [ -f "$demo/nginx.pid" ] && kill -0 "$(cat "$demo/nginx.pid")" 2>/dev/null
-    then
-        "$nginx" -p "$demo/" -c "$demo/nginx.conf" -e "$demo/error.log" \
-            -s quit 2>/dev/null || true
-        for _ in $(seq 100); do
-            [ -f "$demo/nginx.pid" ] || break
-            sleep 0.1
-        done
+log() { echo "demo: $*"; }
+die() { echo "demo: $*" >&2; exit 1; }
+
+hg() { "$hubgated" -c "$conf" "$@"; }
+
+# ------------------------------------------------------------------ stop
+
+nginx_stop() {
+    local pid
+    pid=$(cat "$demo/nginx.pid" 2>/dev/null || true)
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+        rm -f "$demo/nginx.pid"
+        log "nginx: not running"
+        return 0
     fi
+    kill -QUIT "$pid"               # graceful: finish requests in flight
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || { log "nginx: stopped"; return 0; }
+        sleep 0.1
+    done
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || { log "nginx: stopped (TERM)"; return 0; }
+        sleep 0.1
+    done
+    die "nginx (pid $pid) does not stop"
+}
+
+# the pid file's process, if it still is our hubgated (not a reused pid)
+hubgated_pid() {
+    local pid
+    pid=$(cat "$demo/hubgated.pid" 2>/dev/null || true)
+    [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+    tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "hubgated .*serve" || return 1
+    echo "$pid"
+}
+
+hubgated_stop() {
+    local pid
+    if ! pid=$(hubgated_pid); then
+        rm -f "$demo/hubgated.pid"
+        log "hubgated: not running"
+        return 0
+    fi
+    # SIGTERM: requests in flight finish (shutdown_timeout = 5s below)
+    kill -TERM "$pid"
+    for _ in $(seq 100); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            rm -f "$demo/hubgated.pid"
+            log "hubgated: stopped"
+            return 0
+        fi
+        sleep 0.1
+    done
+    die "hubgated (pid $pid) still runs 10 s after SIGTERM; see $demo/hubgated.log"
 }
 
 if [ "${1:-}" = stop ]; then
-    stop
-    echo "demo stopped"
+    keep=${HUBGATE_DEMO_KEEP_SERVICES:-0}
+    [ "${2:-}" = --keep-services ] && keep=1
+    nginx_stop
+    hubgated_stop
+    if [ "$keep" = 1 ]; then
+        echo "demo stopped: nginx and hubgated; PostgreSQL and Redis keep running" \
+             "(tools/services.sh stop stops them)"
+    else
+        "$repo/tools/services.sh" stop
+        echo "demo stopped: nginx, hubgated, PostgreSQL and Redis" \
+             "(data kept under var/; make demo starts it all again)"
+    fi
     exit 0
 fi
 
-stop
+[ $# -eq 0 ] || die "usage: $0 [stop [--keep-services]]"
+[ -x "$hubgated" ] || die "$hubgated not built: make sidecar"
+[ -f "$module" ] || die "$module not built: make module"
+for c in curl openssl perl; do
+    command -v "$c" >/dev/null || die "$c not found: make deps"
+done
+
+# a second `make demo` restarts what the first one started
+nginx_stop
+hubgated_stop
+
 mkdir -p "$demo/tmp"
 cd "$demo"
 
+# ---------------------------------------------------------- PostgreSQL, Redis
+
+"$repo/tools/services.sh" start
+eval "$("$repo/tools/services.sh" env)"       # PGHOST, PGPORT, redis socket
+
+# ------------------------------------------------------- keys, made once
+
+umask 077
 [ -f tls.key ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
-    -nodes -keyout tls.key -out tls.crt -days 30 -subj "/CN=127.0.0.1" \
+    -nodes -keyout tls.key -out tls.crt -days 365 -subj "/CN=127.0.0.1" \
     -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" 2>/dev/null
-[ -f signing.key ] || openssl genpkey -algorithm RSA \
-    -pkeyopt rsa_keygen_bits:2048 -out signing.key 2>/dev/null
+# the credential vault's key-encryption key, version 1
+[ -f kek ] || printf '1 %s\n' "$(openssl rand -hex 32)" > kek
+# what nginx signs X-Hubgate-Auth with and hubgated checks it with
 [ -f identity.secret ] || openssl rand -hex 32 > identity.secret
-chmod 600 tls.key signing.key identity.secret
+# `hubgated token mint` signs with it; nginx trusts its public half
+[ -f token-signing.pem ] || openssl genpkey -algorithm RSA \
+    -pkeyopt rsa_keygen_bits:2048 -out token-signing.pem 2>/dev/null
+chmod 600 tls.key kek identity.secret token-signing.pem
+rm -f signing.key                   # the key of the edge-only demo, unused
+umask 022
 
-"$tool" jwks "$("$tool" jwk --key signing.key --kid demo-1 --alg RS256)" \
-    > jwks.json
+# hubgated's socket: nginx's workers (user nobody when the master runs as
+# root) must reach it, and sun_path holds 107 bytes at most
+sockdir=$demo/run
+if { [ "$(id -u)" = 0 ] && ! runuser -u nobody -- test -x "$demo"; } \
+   || [ ${#sockdir} -gt 90 ]
+then
+    if [ "$(id -u)" = 0 ]; then
+        sockdir=/run/hubgate-demo-$(printf '%s' "$repo" | sha256sum | cut -c1-12)
+    else
+        sockdir=${XDG_RUNTIME_DIR:-/tmp}/hubgate-demo-$(printf '%s' "$repo" | sha256sum | cut -c1-12)
+    fi
+fi
+mkdir -p "$sockdir"
+chmod 755 "$sockdir"
+[ -O "$sockdir" ] || die "$sockdir belongs to someone else"
+sock=$sockdir/hubgated.sock
 
-sed -e "s|@DEMO@|$demo|g" \
-    -e "s|@MODULE@|$repo/build/ngx_http_hubgate_module.so|g" \
+cat > hubgated.conf <<EOF
+# written by tools/demo.sh (make demo); every key: conf.examples/hubgated.conf
+listen = $sock
+# nginx's workers run as another user; every route but /healthz still
+# needs the signature only nginx can make
+listen_mode = 0666
+database_url = "host=$PGHOST port=$PGPORT dbname=hubgate user=hubgate_app application_name=hubgated-demo"
+admin_database_url = "host=$PGHOST port=$PGPORT dbname=hubgate user=hubgate"
+database_pool_size = 4
+redis_address = $HUBGATE_REDIS_SOCKET
+log_format = text
+kek_file = $demo/kek
+identity_secret_file = $demo/identity.secret
+token_signing_key_file = $demo/token-signing.pem
+token_issuer = hubgate-demo
+token_audience = hubgate
+public_base_url = $url
+api_prefix = /api
+worker_threads = 2
+shutdown_timeout = 5s
+EOF
+
+hg config check >/dev/null
+hg migrate | sed 's/^/demo: /'
+
+# ----------------------------------------------------------------- tenants
+
+# var/demo/tenants: "slug id" of the tenants this demo created, so of
+# those whose data key var/demo/kek wraps.  A tenant of the same name made
+# otherwise (by tests, or before var/demo was wiped) has a data key this
+# KEK cannot open: say so rather than fail later on its first credential.
+touch tenants
+listing=$(hg tenant list)          # fails (and so do we) on a real error
+for t in demo:"Demo Company" acme:"Acme Corp"; do
+    slug=${t%%:*}
+    id=$(awk -v s="$slug" 'NR > 1 && $1 == s { print $2 }' <<< "$listing")
+    if [ -z "$id" ]; then
+        out=$(hg tenant create "$slug" --name "${t#*:}")
+        log "$out"
+        id=$(sed -n 's/.* created: id \([0-9a-f-]*\),.*/\1/p' <<< "$out")
+        [ -n "$id" ] || die "tenant create $slug: no id in '$out'"
+        grep -v "^$slug " tenants > tenants.new || true
+        echo "$slug $id" >> tenants.new
+        mv tenants.new tenants
+    elif grep -qx "$slug $id" tenants; then
+        log "tenant $slug: exists"
+    else
+        msg="tenant $slug ($id) exists but was not created by this demo:
+      its data key is not wrapped with $demo/kek, so hubgated cannot store
+      its credentials.  To start it afresh (deletes its data):
+        $hubgated -c $conf tenant delete $slug --yes && make demo"
+        if [ "$slug" = demo ]; then
+            die "$msg"
+        fi
+        log "warning: $msg"
+    fi
+done
+
+# ---------------------------------------------------------------- hubgated
+
+: > hubgated.log
+setsid "$hubgated" -c "$conf" serve >> hubgated.log 2>&1 < /dev/null &
+echo $! > hubgated.pid
+
+healthy=
+for _ in $(seq 100); do
+    if curl -sf -o /dev/null --unix-socket "$sock" http://hubgated/healthz; then
+        healthy=1
+        break
+    fi
+    kill -0 "$(cat hubgated.pid)" 2>/dev/null || break
+    sleep 0.1
+done
+if [ -z "$healthy" ]; then
+    tail -5 hubgated.log >&2
+    die "hubgated did not answer /healthz on $sock; see $demo/hubgated.log"
+fi
+hubgated_pid > /dev/null || die "hubgated.pid does not name the hubgated started"
+log "hubgated: serving on $sock (pid $(cat hubgated.pid))"
+
+# ------------------------------------------------------------------- nginx
+
+hg token jwks > jwks.json
+
+sed -e "s|@DEMO@|$demo|g" -e "s|@MODULE@|$module|g" -e "s|@SOCKET@|$sock|g" \
     "$repo/conf.examples/demo.conf" > nginx.conf
 
 "$nginx" -p "$demo/" -c "$demo/nginx.conf" -e "$demo/error.log" -t -q
 "$nginx" -p "$demo/" -c "$demo/nginx.conf" -e "$demo/error.log"
 
-exp=$(( $(date +%s) + 86400 ))
-mint() {
-    "$tool" sign --alg RS256 --key signing.key --kid demo-1 --payload \
-        "{\"iss\":\"hubgate-demo\",\"aud\":\"hubgate\",\"tid\":\"$1\",\"sub\":\"$2\",\"roles\":[$3],\"plan\":\"$4\",\"exp\":$exp}"
-}
-mint demo demo-user '"user"' free > user.jwt
-mint demo demo-admin '"user","admin"' free > admin.jwt
-mint acme acme-user '"user"' pro > pro.jwt
-
 for _ in $(seq 50); do
-    curl -ks -o /dev/null https://127.0.0.1:8443/ && break
+    curl -ks -o /dev/null "$url/healthz" && break
     sleep 0.1
 done
+log "nginx: https://127.0.0.1:8443 (pid $(cat nginx.pid))"
 
-answer=$(curl -ks -H "Authorization: Bearer $(cat user.jwt)" \
-    https://127.0.0.1:8443/api/v1/hello)
+# ------------------------------------------------------------------ tokens
+
+hg token mint --tenant demo --subject demo-user --roles user --ttl 24h \
+    --claim plan=free > user.jwt
+hg token mint --tenant demo --subject demo-admin --roles user,admin \
+    --ttl 24h --claim plan=free > admin.jwt
+hg token mint --tenant acme --subject acme-user --roles user --ttl 24h \
+    --claim plan=pro > pro.jwt
+chmod 600 user.jwt admin.jwt pro.jwt
+
+# ---------------------------------------------------------- the API at work
+
+pretty() {
+    perl -MJSON::PP -e '
+        my $in = do { local $/; <STDIN> };
+        my $j = eval { decode_json($in) };
+        print $j ? JSON::PP->new->pretty->canonical->encode($j) : $in;'
+}
+
+# api METHOD PATH TOKEN [BODY]: the body to stdout, the status to $code
+api() {
+    local out args=()
+    [ $# -lt 4 ] || args=(-H 'Content-Type: application/json' --data "$4")
+    out=$(curl -ks -w '\n%{http_code}' -X "$1" \
+               -H "Authorization: Bearer $(cat "$3")" "${args[@]}" \
+               "$url/api$2") || die "curl $1 $2 failed"
+    code=${out##*$'\n'}
+    body=${out%$'\n'*}
+}
+
+api GET /v1/integrations user.jwt
+[ "$code" = 200 ] || die "GET /api/v1/integrations: $code $body"
+count=$(perl -MJSON::PP -e 'print scalar @{ decode_json(<STDIN>)->{data} }' \
+        <<< "$body")
+if [ "$count" = 0 ]; then
+    key=sk_test_hubgateDemo$(openssl rand -hex 12)
+    api POST /v1/integrations user.jwt \
+        "{\"provider\":\"stripe\",\"auth\":\"api_key\",\"display_name\":\"Stripe (test mode)\",\"api_key\":\"$key\"}"
+    [ "$code" = 201 ] || die "POST /api/v1/integrations: $code $body"
+    created="created a Stripe integration (test key) through the API: 201"
+else
+    created="tenant demo already has $count integration(s): none created"
+fi
+
+api GET /v1/integrations user.jwt
+[ "$code" = 200 ] || die "GET /api/v1/integrations: $code $body"
+integrations=$(pretty <<< "$body")
+
+api GET /v1/admin/summary admin.jwt
+[ "$code" = 200 ] || die "GET /api/v1/admin/summary: $code $body"
+summary=$(pretty <<< "$body")
+
+unauth=$(curl -ks -i "$url/api/v1/integrations" |
+         grep -iE '^(HTTP/|WWW-Authenticate)' | tr -d '\r')
 
 cat <<EOT
-hubgate demo is running: nginx with the hubgate module on https://127.0.0.1:8443
 
-  tokens (valid 24 h):  $demo/user.jwt   tenant "demo", plan free (2 r/s, burst 5)
-                        $demo/admin.jwt  tenant "demo", roles user,admin
-                        $demo/pro.jwt    tenant "acme", plan pro (100 r/s)
+hubgate demo is running
+  nginx + hubgate module  $url  (pid $(cat nginx.pid), log $demo/error.log)
+  hubgated                $sock  (pid $(cat hubgated.pid), log $demo/hubgated.log)
+  PostgreSQL, Redis       private, under $repo/var (tools/services.sh status)
 
-  try:
-    curl -k -H "Authorization: Bearer \$(cat $demo/user.jwt)" https://127.0.0.1:8443/api/v1/hello
-    curl -k -i https://127.0.0.1:8443/api/v1/hello                 # 401, no token
-    for i in \$(seq 10); do curl -k -s -o /dev/null -w '%{http_code} ' \\
-        -H "Authorization: Bearer \$(cat $demo/user.jwt)" https://127.0.0.1:8443/api/v1/hello; done; echo
-    curl -k https://127.0.0.1:8443/_hubgate/status
-    curl -k 'https://127.0.0.1:8443/_hubgate/status?format=prometheus'
+tokens (24 h), also in $demo:
+  user.jwt   tenant demo, roles user, plan free (2 r/s, burst 5):
+$(cat user.jwt)
 
-  what the backend received for the first call:
-    $answer
+  admin.jwt  tenant demo, roles user,admin:
+$(cat admin.jwt)
 
-  logs: $demo/error.log   stop: make demo-stop
+  pro.jwt    tenant acme, roles user, plan pro (100 r/s)
+
+$created
+
+GET /api/v1/integrations (user.jwt):
+$integrations
+
+GET /api/v1/admin/summary (admin.jwt):
+$summary
+
+without a token:
+$unauth
+
+try:
+  cd $demo
+  curl -k -H "Authorization: Bearer \$(cat user.jwt)" $url/api/v1/integrations
+  curl -k -H "Authorization: Bearer \$(cat user.jwt)" $url/api/v1/providers
+  curl -k -H "Authorization: Bearer \$(cat admin.jwt)" $url/api/v1/admin/summary
+  curl -k -H "Authorization: Bearer \$(cat user.jwt)" $url/api/v1/admin/summary    # 403: not admin
+  curl -k -H "Authorization: Bearer \$(cat pro.jwt)" $url/api/v1/integrations      # tenant acme: its own, none
+  curl -k -i $url/api/v1/integrations                                              # 401: no token
+  curl -k -H "Authorization: Bearer \$(cat user.jwt)" -H 'Content-Type: application/json' \\
+       -d '{"provider":"stripe","auth":"api_key","api_key":"sk_test_0123456789abcdef"}' \\
+       $url/api/v1/integrations
+  for i in \$(seq 10); do curl -k -s -o /dev/null -w '%{http_code} ' \\
+       -H "Authorization: Bearer \$(cat user.jwt)" $url/api/v1/providers; done; echo   # 429s: free plan
+  curl -k $url/_hubgate/status
+  curl -k $url/metrics
+
+stop: make demo-stop (stops nginx, hubgated, PostgreSQL and Redis; data stays in var/)
 EOT
