@@ -19,8 +19,9 @@ FUZZ_SRCS    := $(wildcard t/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 MODULE_SRCS  := config $(wildcard ngx_module/*.c ngx_module/*.h)
 
-.PHONY: all deps module sidecar test-sidecar format-check asan unit tools fuzz fuzz-build test test-edge \
-        demo demo-stop bench clean
+.PHONY: all deps module sidecar test-sidecar format-check bench-sidecar \
+        asan unit tools fuzz fuzz-build test test-edge demo demo-stop bench \
+        clean
 
 all: module tools sidecar
 
@@ -163,7 +164,10 @@ demo-stop:
 	@tools/demo.sh stop
 
 bench: deps module tools sidecar
-	@bench/run.sh
+	@bench/run.sh; s=$$?; bench/sidecar.sh || s=1; exit $$s
+
+bench-sidecar: deps module sidecar
+	@bench/sidecar.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -1063,6 +1063,7 @@ api_header(api_req_t *r, const char *name)
 json_t *
 api_body_json(api_req_t *r)
 {
+    char          *near;
     json_t        *v;
     const char    *ct;
     json_error_t   je;
@@ -1084,6 +1085,13 @@ api_body_json(api_req_t *r)
 
     v = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
     if (v == NULL) {
+        /* jansson quotes the text "near" the error, which may be most of
+         * an api_key; the answer is stored with an Idempotency-Key */
+        near = strstr(je.text, " near '");
+        if (near != NULL) {
+            *near = '\0';
+        }
+
         api_error(r, 400, "invalid_json", "invalid JSON at line %d column"
                   " %d: %s", je.line, je.column, je.text);
         return NULL;
