@@ -3,6 +3,7 @@
  * hubgated: /v1/integrations and their settings.
  */
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,14 @@
 #define H_LIST_MAX      200
 
 
+static char  *h_defaults;              /* JSON text, set once */
+
+
 static int h_uuid(const char *s);
-static json_t *h_integration_json(const char *text);
-static json_t *h_integration_load(api_req_t *r, const char *id);
+static void h_defaults_init(void);
+static const char *h_defaults_json(void);
+static int h_integration_answer(api_req_t *r, int status, const char *id,
+    const char *extra);
 static void h_set_status(api_req_t *r, int activate);
 
 
@@ -73,62 +79,92 @@ h_limit(api_req_t *r, int def, int max)
 }
 
 
-/* the row's JSON with the effective settings in place of the stored ones */
-static json_t *
-h_integration_json(const char *text)
+/* the default settings as JSON text, computed once */
+static void
+h_defaults_init(void)
 {
-    json_t  *o, *stored;
+    json_t  *d;
 
-    o = json_loads(text, 0, NULL);
-    if (o == NULL) {
-        return NULL;
-    }
-
-    stored = json_object_get(o, "settings");
-    json_object_set_new(o, "settings", validate_settings_effective(stored));
-
-    return o;
+    d = validate_settings_defaults();
+    h_defaults = d ? json_dumps(d, JSON_COMPACT) : NULL;
+    json_decref(d);
 }
 
 
-static json_t *
-h_integration_load(api_req_t *r, const char *id)
+static const char *
+h_defaults_json(void)
 {
-    char       err[512];
-    json_t    *o;
-    PGresult  *res;
+    static pthread_once_t  once = PTHREAD_ONCE_INIT;
 
-    res = db_exec(r->db, DB_S_INT_GET, 1, &id, err, sizeof(err));
+    pthread_once(&once, h_defaults_init);
+
+    return h_defaults ? h_defaults : "{}";
+}
+
+
+/*
+ * The integration as PostgreSQL rendered it; extra (or NULL) is spliced
+ * in before the closing brace, e.g. ",\"authorize_url\":null".  Answers
+ * 404 or 500 itself and returns -1.
+ */
+static int
+h_integration_answer(api_req_t *r, int status, const char *id,
+    const char *extra)
+{
+    char        err[512], *buf;
+    size_t      len, elen;
+    PGresult   *res;
+    const char *v[2], *row;
+
+    v[0] = id;
+    v[1] = h_defaults_json();
+
+    res = db_exec(r->db, DB_S_INT_GET, 2, v, err, sizeof(err));
     if (res == NULL) {
         api_db_error(r, err);
-        return NULL;
+        return -1;
     }
 
     if (PQntuples(res) != 1) {
         PQclear(res);
         api_error(r, 404, "not_found", "no integration %s", id);
-        return NULL;
+        return -1;
     }
 
-    o = h_integration_json(PQgetvalue(res, 0, 0));
+    row = PQgetvalue(res, 0, 0);
+    len = strlen(row);
+    elen = extra ? strlen(extra) : 0;
+
+    buf = malloc(len + elen + 1);
+    if (buf == NULL || len < 2 || row[len - 1] != '}') {
+        free(buf);
+        PQclear(res);
+        api_error(r, 500, "internal", "cannot render the integration");
+        return -1;
+    }
+
+    memcpy(buf, row, len - 1);
+    if (elen) {
+        memcpy(buf + len - 1, extra, elen);
+    }
+    buf[len - 1 + elen] = '}';
+
+    api_raw(r, status, "application/json", buf, len + elen);
+    free(buf);
     PQclear(res);
 
-    if (o == NULL) {
-        api_error(r, 500, "internal", "cannot render the integration");
-    }
-
-    return o;
+    return 0;
 }
 
 
 void
 h_integrations_list(api_req_t *r)
 {
-    int          i, n, limit;
-    char         err[512], lim[16], us[24];
-    json_t      *data, *o;
+    int          i, n, rows, limit;
+    char         err[512], lim[16], us[24], *buf, *p;
+    size_t       size;
     PGresult    *res;
-    const char  *cursor, *sep, *v[3];
+    const char  *cursor, *sep, *v[4];
 
     limit = h_limit(r, H_LIST_DEFAULT, H_LIST_MAX);
     if (limit < 0) {
@@ -160,33 +196,62 @@ h_integrations_list(api_req_t *r)
 
     snprintf(lim, sizeof(lim), "%d", limit + 1);
     v[2] = lim;
+    v[3] = h_defaults_json();
 
     if (api_tx_begin(r) != 0) {
         return;
     }
 
-    res = db_exec(r->db, DB_S_INT_LIST, 3, v, err, sizeof(err));
+    res = db_exec(r->db, DB_S_INT_LIST, 4, v, err, sizeof(err));
     if (res == NULL) {
         api_db_error(r, err);
         return;
     }
 
     n = PQntuples(res);
-    data = json_array();
+    rows = n < limit ? n : limit;
 
-    for (i = 0; i < n && i < limit; i++) {
-        o = h_integration_json(PQgetvalue(res, i, 1));
-        if (o == NULL || json_array_append_new(data, o) != 0) {
-            PQclear(res);
-            json_decref(data);
-            api_error(r, 500, "internal", "cannot render integrations");
-            return;
-        }
+    /* {"data":[row,row,...],"next_cursor":"..."|null}: rows as rendered */
+    size = 64;
+    for (i = 0; i < rows; i++) {
+        size += PQgetlength(res, i, 1) + 1;
     }
 
-    api_json(r, 200, json_pack("{s:o,s:s?}", "data", data, "next_cursor",
-                               n > limit ? PQgetvalue(res, limit - 1, 0)
-                                         : NULL));
+    if (n > limit) {
+        size += PQgetlength(res, limit - 1, 0);
+    }
+
+    buf = malloc(size);
+    if (buf == NULL) {
+        PQclear(res);
+        api_error(r, 500, "internal", "out of memory");
+        return;
+    }
+
+    p = buf;
+    p = stpcpy(p, "{\"data\":[");
+
+    for (i = 0; i < rows; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+        p = stpcpy(p, PQgetvalue(res, i, 1));
+    }
+
+    p = stpcpy(p, "],\"next_cursor\":");
+
+    if (n > limit) {
+        *p++ = '"';
+        p = stpcpy(p, PQgetvalue(res, limit - 1, 0));   /* digits_uuid */
+        *p++ = '"';
+    } else {
+        p = stpcpy(p, "null");
+    }
+
+    *p++ = '}';
+
+    api_raw(r, 200, "application/json", buf, p - buf);
+    free(buf);
     PQclear(res);
 }
 
@@ -196,7 +261,7 @@ h_integrations_create(api_req_t *r)
 {
     char               err[512], target[96], *settings;
     size_t             bloblen;
-    json_t            *body, *o;
+    json_t            *body;
     uint32_t           ver;
     PGresult          *res;
     const char        *v[5], *auth;
@@ -308,25 +373,17 @@ h_integrations_create(api_req_t *r)
 
     json_decref(body);
 
-    o = h_integration_load(r, id);
-    if (o == NULL) {
-        return;
-    }
-
     /* the authorization-code flow (state + PKCE) arrives with Sync I */
-    json_object_set_new(o, "authorize_url", json_null());
-
-    snprintf(r->location, sizeof(r->location), "%.*s/v1/integrations/%s",
-             (int) (r->path - r->path_buf), r->path_buf, id);
-    api_json(r, 201, o);
+    if (h_integration_answer(r, 201, id, ",\"authorize_url\":null") == 0) {
+        snprintf(r->location, sizeof(r->location), "%.*s/v1/integrations/%s",
+                 (int) (r->path - r->path_buf), r->path_buf, id);
+    }
 }
 
 
 void
 h_integration_get(api_req_t *r)
 {
-    json_t  *o;
-
     if (!h_uuid(r->params[0])) {
         api_error(r, 404, "not_found", "no integration %s", r->params[0]);
         return;
@@ -336,10 +393,7 @@ h_integration_get(api_req_t *r)
         return;
     }
 
-    o = h_integration_load(r, r->params[0]);
-    if (o != NULL) {
-        api_json(r, 200, o);
-    }
+    h_integration_answer(r, 200, r->params[0], NULL);
 }
 
 
@@ -408,7 +462,6 @@ h_set_status(api_req_t *r, int activate)
 {
     int          connected;
     char         err[512], target[96], status[32];
-    json_t      *o;
     PGresult    *res;
     const char  *v[2], *to;
 
@@ -472,10 +525,7 @@ h_set_status(api_req_t *r, int activate)
         }
     }
 
-    o = h_integration_load(r, r->params[0]);
-    if (o != NULL) {
-        api_json(r, 200, o);
-    }
+    h_integration_answer(r, 200, r->params[0], NULL);
 }
 
 

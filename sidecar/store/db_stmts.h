@@ -6,7 +6,10 @@
  * DB_S_TENANT_SCOPE) and take tenant_id from the same setting on insert.
  *
  * Integrations and audit entries are rendered to JSON by PostgreSQL
- * (json_build_object, TimeZone UTC): one shape for every route.
+ * (json_build_object, TimeZone UTC): one shape for every route, and the
+ * daemon splices rows into answers without parsing them.  Effective
+ * settings are the defaults overlaid by the stored keys (validated when
+ * they were written).
  */
 
 #ifndef DB_STMTS_H
@@ -15,7 +18,8 @@
 
 #define DB_TENANT_UUID  "current_setting('hubgate.tenant')::uuid"
 
-#define DB_INTEGRATION_JSON                                                   \
+/* p: the parameter holding the default settings (validate.c) as JSON */
+#define DB_INTEGRATION_JSON(p)                                                \
     "json_build_object('id', i.id, 'provider', i.provider,"                   \
     " 'display_name', i.display_name, 'auth', i.auth_mode,"                   \
     " 'status', i.status, 'health', i.health,"                                \
@@ -25,7 +29,7 @@
     " 'account_id', i.account_id, 'last_error', i.last_error,"                \
     " 'last_error_at', i.last_error_at, 'last_sync_at', i.last_sync_at,"      \
     " 'next_sync_at', i.next_sync_at, 'created_at', i.created_at,"            \
-    " 'updated_at', i.updated_at, 'settings', i.settings)"
+    " 'updated_at', i.updated_at, 'settings', " p "::jsonb || i.settings)"
 
 #define DB_CURSOR(t)                                                          \
     "((extract(epoch FROM " t ".created_at) * 1000000)::bigint::text"         \
@@ -75,13 +79,13 @@
       " ORDER BY id DESC LIMIT $2::int")                                      \
                                                                               \
     X(DB_S_INT_LIST,                                                          \
-      "SELECT " DB_CURSOR("i") ", " DB_INTEGRATION_JSON                       \
+      "SELECT " DB_CURSOR("i") ", " DB_INTEGRATION_JSON("$4")                 \
       " FROM integrations i WHERE i.tenant_id = " DB_TENANT_UUID             \
       " AND ($1::bigint IS NULL OR (i.created_at, i.id) > (timestamptz"      \
       "     'epoch' + $1::bigint * interval '1 microsecond', $2::uuid))"      \
       " ORDER BY i.created_at, i.id LIMIT $3::int")                           \
     X(DB_S_INT_GET,                                                           \
-      "SELECT " DB_INTEGRATION_JSON " FROM integrations i"                    \
+      "SELECT " DB_INTEGRATION_JSON("$2") " FROM integrations i"              \
       " WHERE i.tenant_id = " DB_TENANT_UUID " AND i.id = $1::uuid")          \
     X(DB_S_INT_INSERT,                                                        \
       "INSERT INTO integrations (tenant_id, provider, display_name,"          \
