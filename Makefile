@@ -144,7 +144,7 @@ asan: $(BUILD)/asan/ngx_http_hubgate_module.so tools
 	HUBGATE_ASAN=1 perl t/run.pl t/edge
 
 test: deps module tools sidecar unit fuzz-build \
-      $(BUILD)/asan/ngx_http_hubgate_module.so
+      $(BUILD)/asan/ngx_http_hubgate_module.so $(BUILD)/asan/hubgated
 	@perl t/run.pl --fuzz-seconds 10 t/docs t/unit t/edge t/sql t/sidecar \
 	    t/asan t/fuzz
 

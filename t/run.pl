@@ -9,8 +9,9 @@
 #             TAP; several cmocka groups are merged into one plan)
 #   t/edge    every t/edge/*.t, with perl -It/lib (any other directory: its
 #             *.t files the same way)
-#   t/asan    the t/edge/*.t again with HUBGATE_ASAN=1 and HUBGATE_MODULE=
-#             build/asan/ngx_http_hubgate_module.so (missing: 1 failed)
+#   t/asan    the t/edge/*.t and t/sidecar/*.t again with HUBGATE_ASAN=1,
+#             HUBGATE_MODULE=build/asan/ngx_http_hubgate_module.so and
+#             HUBGATED=build/asan/hubgated (missing: 1 failed)
 #   t/fuzz    tools/fuzz.sh <seconds> build/fuzz/fuzz_* (it prints TAP)
 #   a file    *.t with perl -It/lib, anything else executed as TAP
 #
@@ -224,16 +225,21 @@ sub suites_for {
 
     if ($name eq 'asan') {
         my $so = "$REPO/build/asan/ngx_http_hubgate_module.so";
+        my $hg = "$REPO/build/asan/hubgated";
 
-        return { label => $label,
-            error => "skipped: " . rel($so) . " not found (make asan)" }
-            if !-f $so;
+        for my $f ($so, $hg) {
+            return { label => $label,
+                error => "skipped: " . rel($f) . " not found (make test)" }
+                if !-f $f;
+        }
 
         return {
             label => $label,
-            env => { HUBGATE_ASAN => 1, HUBGATE_MODULE => $so },
+            env => { HUBGATE_ASAN => 1, HUBGATE_MODULE => $so,
+                     HUBGATED => $hg },
             tests => [ map { [ $_, 'asan:' . rel($_) ] }
-                       sort glob("$REPO/t/edge/*.t") ],
+                       sort(glob("$REPO/t/edge/*.t"),
+                            glob("$REPO/t/sidecar/*.t")) ],
             exec => perl_exec($timeout * 3),
         };
     }
