@@ -236,9 +236,10 @@ $t->write_file_expand('nginx.conf', $example);
 $t->run;
 
 my %claims = (iss => 'https://id.example.com/', aud => 'hubgate');
-my $tok = $t->token(key => $pem, kid => 'idp1', add => { %claims });
+my $tok = $t->token(key => $pem, kid => 'idp1',
+    add => { %claims, roles => ['user', 'administrator'] });
 my $admin = $t->token(key => $pem, kid => 'idp1',
-    add => { %claims, admin => JSON::PP::true });
+    add => { %claims, roles => ['user', 'admin'] });
 
 {
     my $r = $t->request(GET => '/api/v1/things',
@@ -255,11 +256,11 @@ my $admin = $t->token(key => $pem, kid => 'idp1',
 
     $r = $t->request(GET => '/api/v1/admin/x',
         headers => { Authorization => "Bearer $tok" });
-    is($r->status, 403, 'example: admin area without the claim, 403');
+    is($r->status, 403, 'example: admin area without the admin role, 403');
 
     $r = $t->request(GET => '/api/v1/admin/x',
         headers => { Authorization => "Bearer $admin" });
-    is($r->status, 200, 'example: admin area with the claim');
+    is($r->status, 200, 'example: admin area with the admin role');
 
     my $other = $t->token(key => $pem, kid => 'idp1',
         add => { %claims, aud => 'someone-else' });
