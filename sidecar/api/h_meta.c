@@ -4,6 +4,7 @@
  * /v1/openapi.json, /v1/providers.
  */
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,12 @@
 
 
 #define H_HEALTH_TIMEOUT_MS  1000
+
+
+static char  *h_providers_body;         /* rendered once */
+
+
+static void h_providers_init(void);
 
 
 void
@@ -93,11 +100,12 @@ h_openapi(api_req_t *r)
 }
 
 
-void
-h_providers(api_req_t *r)
+/* the table is static: render it once */
+static void
+h_providers_init(void)
 {
     size_t             i, n;
-    json_t            *list;
+    json_t            *list, *doc;
     const provider_t  *all;
 
     all = providers_all(&n);
@@ -107,5 +115,26 @@ h_providers(api_req_t *r)
         json_array_append_new(list, provider_json(&all[i]));
     }
 
-    api_json(r, 200, json_pack("{s:o}", "data", list));
+    doc = json_pack("{s:o}", "data", list);
+    h_providers_body = doc ? json_dumps(doc, JSON_COMPACT
+                                             | JSON_PRESERVE_ORDER)
+                           : NULL;
+    json_decref(doc);
+}
+
+
+void
+h_providers(api_req_t *r)
+{
+    static pthread_once_t  once = PTHREAD_ONCE_INIT;
+
+    pthread_once(&once, h_providers_init);
+
+    if (h_providers_body == NULL) {
+        api_error(r, 500, "internal", "out of memory");
+        return;
+    }
+
+    api_raw(r, 200, "application/json", h_providers_body,
+            strlen(h_providers_body));
 }

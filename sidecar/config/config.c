@@ -146,8 +146,9 @@ static const config_key_t  config_table[] = {
 
     { "worker_threads", CONFIG_T_INT, "4",
       0, CONFIG_OFF(worker_threads), 1, 64, NULL, NULL,
-      "threads serving requests and running sync jobs; restart to change:"
-      " threads are started once and own their database connections" },
+      "threads running sync jobs (requests are served one thread per"
+      " connection); restart to change: threads are started once and own"
+      " their database connections" },
 
     { "shutdown_timeout", CONFIG_T_DURATION, "30s",
       CONFIG_F_RELOAD, CONFIG_OFF(shutdown_timeout), 0, CONFIG_MS_H,
