@@ -25,6 +25,8 @@ static char  *h_defaults;              /* JSON text, set once */
 
 
 static int h_uuid(const char *s);
+static int h_begin(api_req_t *r);
+static void h_not_found(api_req_t *r, const char *id);
 static void h_defaults_init(void);
 static const char *h_defaults_json(void);
 static int h_integration_answer(api_req_t *r, int status, const char *id,
@@ -53,6 +55,26 @@ h_uuid(const char *s)
     }
 
     return s[36] == '\0';
+}
+
+
+/* {id} names an integration, and the tenant's transaction is open */
+static int
+h_begin(api_req_t *r)
+{
+    if (!h_uuid(r->params[0])) {
+        h_not_found(r, r->params[0]);
+        return -1;
+    }
+
+    return api_tx_begin(r);
+}
+
+
+static void
+h_not_found(api_req_t *r, const char *id)
+{
+    api_error(r, 404, "not_found", "no integration %s", id);
 }
 
 
@@ -127,7 +149,7 @@ h_integration_answer(api_req_t *r, int status, const char *id,
 
     if (PQntuples(res) != 1) {
         PQclear(res);
-        api_error(r, 404, "not_found", "no integration %s", id);
+        h_not_found(r, id);
         return -1;
     }
 
@@ -384,12 +406,7 @@ h_integrations_create(api_req_t *r)
 void
 h_integration_get(api_req_t *r)
 {
-    if (!h_uuid(r->params[0])) {
-        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
-        return;
-    }
-
-    if (api_tx_begin(r) != 0) {
+    if (h_begin(r) != 0) {
         return;
     }
 
@@ -404,12 +421,7 @@ h_integration_delete(api_req_t *r)
     PGresult    *res;
     const char  *v[1];
 
-    if (!h_uuid(r->params[0])) {
-        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
-        return;
-    }
-
-    if (api_tx_begin(r) != 0) {
+    if (h_begin(r) != 0) {
         return;
     }
 
@@ -424,7 +436,7 @@ h_integration_delete(api_req_t *r)
 
     if (PQntuples(res) != 1) {
         PQclear(res);
-        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        h_not_found(r, r->params[0]);
         return;
     }
 
@@ -465,12 +477,7 @@ h_set_status(api_req_t *r, int activate)
     PGresult    *res;
     const char  *v[2], *to;
 
-    if (!h_uuid(r->params[0])) {
-        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
-        return;
-    }
-
-    if (api_tx_begin(r) != 0) {
+    if (h_begin(r) != 0) {
         return;
     }
 
@@ -483,7 +490,7 @@ h_set_status(api_req_t *r, int activate)
 
     if (PQntuples(res) != 1) {
         PQclear(res);
-        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        h_not_found(r, r->params[0]);
         return;
     }
 
@@ -537,12 +544,7 @@ h_settings_get(api_req_t *r)
     PGresult    *res;
     const char  *v[1];
 
-    if (!h_uuid(r->params[0])) {
-        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
-        return;
-    }
-
-    if (api_tx_begin(r) != 0) {
+    if (h_begin(r) != 0) {
         return;
     }
 
@@ -555,7 +557,7 @@ h_settings_get(api_req_t *r)
 
     if (PQntuples(res) != 1) {
         PQclear(res);
-        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        h_not_found(r, r->params[0]);
         return;
     }
 
@@ -578,7 +580,7 @@ h_settings_put(api_req_t *r)
     validate_errs_t  errs;
 
     if (!h_uuid(r->params[0])) {
-        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        h_not_found(r, r->params[0]);
         return;
     }
 
