@@ -147,6 +147,8 @@
       " ON CONFLICT DO NOTHING RETURNING dek_version")                        \
     X(DB_S_KEK_IN_USE,                                                        \
       "SELECT kek_version, data_keys FROM kek_versions_in_use()")             \
+    X(DB_S_KEK_PROBE,                                                         \
+      "SELECT kek_version, tenant_id, wrapped_key FROM kek_probe()")          \
     X(DB_S_PING,                                                              \
       "SELECT 1")
 

@@ -17,6 +17,7 @@
 static vault_t  *keyring_v;
 
 
+static int keyring_probe(db_conn_t *c, char *err, size_t errlen);
 static int keyring_dek(db_conn_t *c, const char *tenant, uint32_t version,
     vault_dek_t **dek, uint32_t *got, char *err, size_t errlen);
 
@@ -273,6 +274,10 @@ keyring_check_versions(db_conn_t *c, char *err, size_t errlen)
 
     PQclear(res);
 
+    if (n == 0) {
+        return keyring_probe(c, err, errlen);
+    }
+
     if (n) {
         snprintf(err, errlen, "the kek_file lacks KEK version%s %s that"
                  " wrap%s tenants' data keys: add %s back (then `hubgated"
@@ -283,4 +288,56 @@ keyring_check_versions(db_conn_t *c, char *err, size_t errlen)
     }
 
     return 0;
+}
+
+
+/*
+ * Unwraps one data key per KEK version in use: a wrong key under the right
+ * version number is refused at start, not at the first decrypt.
+ */
+static int
+keyring_probe(db_conn_t *c, char *err, size_t errlen)
+{
+    int             i, rc;
+    char            why[256];
+    size_t          len;
+    PGresult       *res;
+    vault_dek_t    *dek;
+    unsigned char  *wrapped;
+
+    res = db_exec(c, DB_S_KEK_PROBE, 0, NULL, err, errlen);
+    if (res == NULL) {
+        return -1;
+    }
+
+    rc = 0;
+
+    for (i = 0; i < PQntuples(res) && rc == 0; i++) {
+        wrapped = PQunescapeBytea((const unsigned char *) PQgetvalue(res, i, 2),
+                                  &len);
+        if (wrapped == NULL) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+            break;
+        }
+
+        if (vault_dek_unwrap(keyring_v, PQgetvalue(res, i, 1), wrapped, len,
+                             &dek, why, sizeof(why))
+            != VAULT_OK)
+        {
+            snprintf(err, errlen, "the kek_file's KEK version %s is not the"
+                     " key that wrapped the data keys (tenant %s's does not"
+                     " unwrap): restore the right key for that version",
+                     PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+            rc = -1;
+
+        } else {
+            vault_dek_free(dek);
+        }
+
+        PQfreemem(wrapped);
+    }
+
+    PQclear(res);
+    return rc;
 }

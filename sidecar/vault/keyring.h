@@ -53,8 +53,9 @@ int keyring_open(db_conn_t *c, const char *tenant, const char *integration,
     size_t outsize, size_t *outlen, char *err, size_t errlen);
 
 /*
- * Checks that every KEK version wrapping a live data key is loaded.
- * Returns 0, or -1 with a message naming the missing versions.
+ * Checks that every KEK version wrapping a live data key is loaded and is
+ * the right key (one data key per version is unwrapped).  Returns 0, or -1
+ * with a message naming the missing or wrong versions.
  */
 int keyring_check_versions(db_conn_t *c, char *err, size_t errlen);
 

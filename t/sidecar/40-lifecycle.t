@@ -226,6 +226,15 @@ ok(!-e $s->socket, 'no socket');
 ($rc, $out, $err) = $s->cmd('vault', 'verify');
 isnt($rc, 0, 'vault verify without version 1 fails too');
 
+# version 1 present but the wrong key: refused at start, not at a decrypt
+$s->add_kek(1);
+$mark = $s->log_mark;
+ok(!$s->start, 'a wrong key under version 1: no start');
+like($s->log_since($mark),
+    qr/start_failed.*KEK version 1 is not the key that wrapped/,
+    'the log says version 1 is the wrong key');
+ok(!-e $s->socket, 'no socket');
+
 # both versions: start, rotate
 $s->add_kek(1, $kek1);
 ok($s->start, 'with versions 1 and 2: started');
