@@ -947,19 +947,43 @@ api_release(api_req_t *r)
 int
 api_tx_begin(api_req_t *r)
 {
-    int   rc;
-    char  err[512];
+    int              rc, tries;
+    char             err[512];
+    db_pool_stats_t  st;
 
-    if (r->db == NULL) {
-        r->db = db_acquire(API_DB_WAIT_MS, err, sizeof(err));
+    /*
+     * A pooled connection the server closed (a PostgreSQL restart, an idle
+     * timeout) fails at BEGIN, before anything ran: take another, which
+     * reconnects, until one per pool slot has been tried.
+     */
+    db_pool_stats(&st);
+
+    for (tries = 0; ; tries++) {
         if (r->db == NULL) {
-            log_event(LOG_ERROR, "database", "msg", err, NULL);
-            api_error(r, 503, "unavailable", "the database is unavailable");
-            return -1;
+            r->db = db_acquire(API_DB_WAIT_MS, err, sizeof(err));
+            if (r->db == NULL) {
+                log_event(LOG_ERROR, "database", "msg", err, NULL);
+                api_error(r, 503, "unavailable",
+                          "the database is unavailable");
+                return -1;
+            }
         }
-    }
 
-    rc = db_begin_tenant(r->db, r->tenant_slug, r->tenant, err, sizeof(err));
+        rc = db_begin_tenant(r->db, r->tenant_slug, r->tenant, err,
+                             sizeof(err));
+
+        if (rc < 0 && tries < st.size
+            && PQstatus(db_pg(r->db)) != CONNECTION_OK)
+        {
+            log_event(LOG_WARN, "database", "msg", err, "retry",
+                      "on another connection", NULL);
+            db_release(r->db);
+            r->db = NULL;
+            continue;
+        }
+
+        break;
+    }
 
     if (rc < 0) {
         api_db_error(r, err);

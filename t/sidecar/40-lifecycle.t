@@ -190,6 +190,18 @@ is(js(api(A => GET => "$U/$ID{stripe}/settings"))->{syncFrequencyMinutes},
 ok(js(api(A => GET => "$U/$ID{mailchimp}"))->{connected},
     'the API-key integration is still connected');
 
+# the server closes every pooled connection (as a PostgreSQL restart
+# would): requests go on, on fresh connections, without a 5xx
+my $killed = $s->psql("SELECT count(pg_terminate_backend(pid))"
+    . " FROM pg_stat_activity WHERE datname = current_database()"
+    . " AND usename = 'hubgate_app';", role => 'postgres');
+ok(defined $killed && $killed >= 1,
+    "hubgated's database connections terminated ($killed)");
+my @after = map { api(A => GET => $U)->status } 1 .. 3;
+is("@after", '200 200 200', 'the next requests reconnect: 200 200 200');
+like($s->log_since($mark), qr/retry.*on another connection/,
+    'the log says the lost connection was replaced');
+
 my $decrypts = sub {
     return scalar $s->psql("SELECT count(*) FROM audit_log WHERE action ="
         . " 'vault.decrypt' AND details->>'ok' = 'true';");
