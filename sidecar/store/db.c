@@ -410,34 +410,88 @@ db_command(db_conn_t *c, const char *sql, char *err, size_t errlen)
 }
 
 
+/*
+ * BEGIN and the tenant scope go out together in one pipeline: one round
+ * trip instead of two on every request.
+ */
 int
 db_begin_tenant(db_conn_t *c, const char *slug, char tenant[DB_UUID_LEN + 1],
     char *err, size_t errlen)
 {
-    const char  *v;
+    int          rc, step;
     PGresult    *res;
+    const char  *v;
 
-    if (db_command(c, "BEGIN", err, errlen) != 0) {
+    if (PQenterPipelineMode(c->pg) != 1
+        || PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0)
+           != 1
+        || PQsendQueryPrepared(c->pg, db_stmts[DB_S_TENANT_SCOPE].name, 1,
+                               &slug, NULL, NULL, 0) != 1
+        || PQpipelineSync(c->pg) != 1)
+    {
+        db_err(err, errlen, "BEGIN", c->pg, NULL);
+        c->broken = 1;
+        PQexitPipelineMode(c->pg);
         return -1;
     }
 
-    res = db_exec(c, DB_S_TENANT_SCOPE, 1, &slug, err, errlen);
-    if (res == NULL) {
-        db_rollback(c);
-        return -1;
-    }
+    /* BEGIN's result, NULL, the scope's result, NULL, the sync */
+    rc = 0;
+    tenant[0] = '\0';
 
-    v = PQgetvalue(res, 0, 0);
+    for (step = 0; step < 5; step++) {
+        res = PQgetResult(c->pg);
 
-    if (strlen(v) != DB_UUID_LEN) {
+        if (step == 1 || step == 3) {
+            PQclear(res);           /* the NULL that ends each query */
+            continue;
+        }
+
+        if (res == NULL) {
+            db_err(err, errlen, "BEGIN", c->pg, NULL);
+            rc = -1;
+            break;
+        }
+
+        if (step == 4) {
+            PQclear(res);           /* PGRES_PIPELINE_SYNC */
+            break;
+        }
+
+        if (PQresultStatus(res) != (step == 0 ? PGRES_COMMAND_OK
+                                              : PGRES_TUPLES_OK))
+        {
+            if (rc == 0) {
+                db_err(err, errlen, step ? "tenant scope" : "BEGIN", c->pg,
+                       res);
+            }
+            rc = -1;
+
+        } else if (step == 2) {
+            v = PQgetvalue(res, 0, 0);
+            if (strlen(v) == DB_UUID_LEN) {
+                memcpy(tenant, v, DB_UUID_LEN + 1);
+            } else {
+                rc = 1;
+            }
+        }
+
         PQclear(res);
-        db_rollback(c);
-        return 1;
     }
 
-    memcpy(tenant, v, DB_UUID_LEN + 1);
-    PQclear(res);
-    return 0;
+    if (PQexitPipelineMode(c->pg) != 1 || PQstatus(c->pg) != CONNECTION_OK) {
+        if (rc == 0) {
+            db_err(err, errlen, "BEGIN", c->pg, NULL);
+        }
+        c->broken = 1;
+        return -1;
+    }
+
+    if (rc != 0) {
+        db_rollback(c);
+    }
+
+    return rc;
 }
 
 
