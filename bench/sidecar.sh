@@ -94,7 +94,7 @@ chmod 755 "$T"              # nginx's worker (nobody) reaches the socket
 NGINX_PID=
 HG_PID=
 TENANT=bench-$(basename "$T" | cut -d. -f2 | tr 'A-Z' 'a-z')
-TENANT_MADE=0
+DB_MADE=0
 SERVICES_STARTED=0
 STATUS=1
 
@@ -116,9 +116,10 @@ cleanup() {
     trap - EXIT INT TERM
     stop_pid "$NGINX_PID" QUIT
     stop_pid "$HG_PID" TERM
-    if [ "$TENANT_MADE" = 1 ]; then
-        hg tenant delete "$TENANT" --yes >/dev/null 2>&1 \
-            || log "could not delete tenant $TENANT"
+    if [ "$DB_MADE" = 1 ]; then
+        "$ROOT/tools/services.sh" psql -U postgres -d postgres -q -c \
+            "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" >/dev/null 2>&1 \
+            || log "could not drop database $BENCH_DB"
     fi
     if [ "$SERVICES_STARTED" = 1 ]; then
         "$ROOT/tools/services.sh" stop >/dev/null 2>&1 || true
@@ -188,12 +189,20 @@ PG_MASTER=$(head -1 "$(readlink -f "$ROOT/var/pg")/postmaster.pid")
         -out "$T/sign.pem" 2>/dev/null
 )
 
+# a database of its own: the shared one may hold tenants whose data keys
+# other KEKs wrapped (the demo's, the tests'), which hubgated refuses
+BENCH_DB=hubgate_bench_$$
+"$ROOT/tools/services.sh" psql -U postgres -d postgres -q -c \
+    "CREATE DATABASE $BENCH_DB OWNER hubgate TEMPLATE template0" >/dev/null \
+    || die "cannot create database $BENCH_DB"
+DB_MADE=1
+
 SOCK=$T/hubgated.sock
 cat > "$T/hubgated.conf" <<EOF
 listen = $SOCK
 listen_mode = 0666
-database_url = "host=$PGHOST port=$PGPORT dbname=hubgate user=hubgate_app application_name=hubgated-bench"
-admin_database_url = "host=$PGHOST port=$PGPORT dbname=hubgate user=hubgate"
+database_url = "host=$PGHOST port=$PGPORT dbname=$BENCH_DB user=hubgate_app application_name=hubgated-bench"
+admin_database_url = "host=$PGHOST port=$PGPORT dbname=$BENCH_DB user=hubgate"
 redis_address = $HUBGATE_REDIS_SOCKET
 kek_file = $T/kek
 identity_secret_file = $T/identity.secret
@@ -209,7 +218,6 @@ meta logformat "$(awk '$1 == "log_format" { print $3 }' "$T/hubgated.effective")
 
 hg migrate >/dev/null
 hg tenant create "$TENANT" --name "sidecar bench" >/dev/null
-TENANT_MADE=1
 
 hg token jwks > "$T/jwks.json"
 for i in $(seq 1 "$NTOKENS"); do
