@@ -6,7 +6,7 @@ BUILD        := build
 CC           ?= cc
 FUZZ_SECONDS ?= 60
 
-CORE_SRCS    := ngx_module/hg_jwt.c ngx_module/hg_jwks.c \
+CORE_SRCS    := ngx_module/hg_jwt.c ngx_module/hg_jwks.c ngx_module/hg_webhook.c \
                 ngx_module/hg_identity.c ngx_module/hg_limit.c
 CORE_HDRS    := $(CORE_SRCS:.c=.h)
 CORE_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O2 -Wall -Wextra -Werror \
