@@ -79,7 +79,6 @@ static int hg_wh_whsec_key(const unsigned char *secret, size_t len,
 static void hg_wh_add(hg_wh_payload_t *pl, const char *data, size_t len);
 static int hg_wh_hex_decode(const char *in, size_t len, unsigned char *out,
     size_t size);
-static int hg_wh_hex_value(int c);
 static int hg_wh_b64_decode(const char *in, size_t len, unsigned char *out,
     size_t size);
 static int hg_wh_b64_value(int c);
@@ -948,8 +947,8 @@ hg_wh_hex_decode(const char *in, size_t len, unsigned char *out,
     }
 
     for (i = 0; i < len; i += 2) {
-        hi = hg_wh_hex_value((unsigned char) in[i]);
-        lo = hg_wh_hex_value((unsigned char) in[i + 1]);
+        hi = OPENSSL_hexchar2int((unsigned char) in[i]);
+        lo = OPENSSL_hexchar2int((unsigned char) in[i + 1]);
 
         if (hi < 0 || lo < 0) {
             return -1;
@@ -959,25 +958,6 @@ hg_wh_hex_decode(const char *in, size_t len, unsigned char *out,
     }
 
     return (int) (len / 2);
-}
-
-
-static int
-hg_wh_hex_value(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-
-    return -1;
 }
 
 

@@ -124,6 +124,10 @@ void api_error_json(api_req_t *r, int status, json_t *error_body);
 void api_raw(api_req_t *r, int status, const char *content_type,
     const char *data, size_t len);
 
+/* the same with a malloc'ed buffer of len + 1 bytes, owned from now on */
+void api_raw_take(api_req_t *r, int status, const char *content_type,
+    char *data, size_t len);
+
 /*
  * Acquires a database connection and opens the tenant-scoped transaction.
  * Returns 0; or -1 after answering 503/500/403 itself.

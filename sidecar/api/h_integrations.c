@@ -27,6 +27,8 @@ static char  *h_defaults;              /* JSON text, set once */
 static int h_uuid(const char *s);
 static int h_begin(api_req_t *r);
 static void h_not_found(api_req_t *r, const char *id);
+static PGresult *h_row(api_req_t *r, db_stmt_e stmt, int n,
+    const char *const *v);
 static void h_defaults_init(void);
 static const char *h_defaults_json(void);
 static int h_integration_answer(api_req_t *r, int status, const char *id,
@@ -75,6 +77,33 @@ static void
 h_not_found(api_req_t *r, const char *id)
 {
     api_error(r, 404, "not_found", "no integration %s", id);
+}
+
+
+/*
+ * Runs a statement whose first parameter is the integration's id; its one
+ * row, or NULL after answering 404 (no such integration for the tenant)
+ * or the database error.
+ */
+static PGresult *
+h_row(api_req_t *r, db_stmt_e stmt, int n, const char *const *v)
+{
+    char       err[512];
+    PGresult  *res;
+
+    res = db_exec(r->db, stmt, n, v, err, sizeof(err));
+    if (res == NULL) {
+        api_db_error(r, err);
+        return NULL;
+    }
+
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        h_not_found(r, v[0]);
+        return NULL;
+    }
+
+    return res;
 }
 
 
@@ -133,7 +162,7 @@ static int
 h_integration_answer(api_req_t *r, int status, const char *id,
     const char *extra)
 {
-    char        err[512], *buf;
+    char       *buf;
     size_t      len, elen;
     PGresult   *res;
     const char *v[2], *row;
@@ -141,15 +170,8 @@ h_integration_answer(api_req_t *r, int status, const char *id,
     v[0] = id;
     v[1] = h_defaults_json();
 
-    res = db_exec(r->db, DB_S_INT_GET, 2, v, err, sizeof(err));
+    res = h_row(r, DB_S_INT_GET, 2, v);
     if (res == NULL) {
-        api_db_error(r, err);
-        return -1;
-    }
-
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        h_not_found(r, id);
         return -1;
     }
 
@@ -157,7 +179,7 @@ h_integration_answer(api_req_t *r, int status, const char *id,
     len = strlen(row);
     elen = extra ? strlen(extra) : 0;
 
-    buf = malloc(len + elen + 1);
+    buf = malloc(len + elen + 2);
     if (buf == NULL || len < 2 || row[len - 1] != '}') {
         free(buf);
         PQclear(res);
@@ -171,8 +193,8 @@ h_integration_answer(api_req_t *r, int status, const char *id,
     }
     buf[len - 1 + elen] = '}';
 
-    api_raw(r, status, "application/json", buf, len + elen);
-    free(buf);
+    buf[len + elen] = '\0';
+    api_raw_take(r, status, "application/json", buf, len + elen);
     PQclear(res);
 
     return 0;
@@ -272,8 +294,8 @@ h_integrations_list(api_req_t *r)
 
     *p++ = '}';
 
-    api_raw(r, 200, "application/json", buf, p - buf);
-    free(buf);
+    *p = '\0';
+    api_raw_take(r, 200, "application/json", buf, p - buf);
     PQclear(res);
 }
 
@@ -417,7 +439,7 @@ h_integration_get(api_req_t *r)
 void
 h_integration_delete(api_req_t *r)
 {
-    char         err[512], target[96];
+    char         target[96];
     PGresult    *res;
     const char  *v[1];
 
@@ -428,15 +450,8 @@ h_integration_delete(api_req_t *r)
     /* credentials, cursors and runs go with it (ON DELETE CASCADE);
      * revoking tokens at the provider arrives with the OAuth flow */
     v[0] = r->params[0];
-    res = db_exec(r->db, DB_S_INT_DELETE, 1, v, err, sizeof(err));
+    res = h_row(r, DB_S_INT_DELETE, 1, v);
     if (res == NULL) {
-        api_db_error(r, err);
-        return;
-    }
-
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        h_not_found(r, r->params[0]);
         return;
     }
 
@@ -482,15 +497,8 @@ h_set_status(api_req_t *r, int activate)
     }
 
     v[0] = r->params[0];
-    res = db_exec(r->db, DB_S_INT_LOCK, 1, v, err, sizeof(err));
+    res = h_row(r, DB_S_INT_LOCK, 1, v);
     if (res == NULL) {
-        api_db_error(r, err);
-        return;
-    }
-
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        h_not_found(r, r->params[0]);
         return;
     }
 
@@ -539,7 +547,6 @@ h_set_status(api_req_t *r, int activate)
 void
 h_settings_get(api_req_t *r)
 {
-    char         err[512];
     json_t      *stored;
     PGresult    *res;
     const char  *v[1];
@@ -549,15 +556,8 @@ h_settings_get(api_req_t *r)
     }
 
     v[0] = r->params[0];
-    res = db_exec(r->db, DB_S_INT_SETTINGS, 1, v, err, sizeof(err));
+    res = h_row(r, DB_S_INT_SETTINGS, 1, v);
     if (res == NULL) {
-        api_db_error(r, err);
-        return;
-    }
-
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        h_not_found(r, r->params[0]);
         return;
     }
 
@@ -572,7 +572,7 @@ h_settings_get(api_req_t *r)
 void
 h_settings_put(api_req_t *r)
 {
-    char             err[512], target[96], *text;
+    char             target[96], *text;
     json_t          *body, *norm, *stored, *keys;
     PGresult        *res;
     const char      *v[2], *k;
@@ -618,19 +618,11 @@ h_settings_put(api_req_t *r)
 
     v[0] = r->params[0];
     v[1] = text;
-    res = db_exec(r->db, DB_S_INT_SETTINGS_PUT, 2, v, err, sizeof(err));
+    res = h_row(r, DB_S_INT_SETTINGS_PUT, 2, v);
     free(text);
 
     if (res == NULL) {
         json_decref(keys);
-        api_db_error(r, err);
-        return;
-    }
-
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        json_decref(keys);
-        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
         return;
     }
 

@@ -80,8 +80,8 @@ h_metrics(api_req_t *r)
         return;
     }
 
-    api_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
-    free(text);
+    api_raw_take(r, 200, "text/plain; version=0.0.4; charset=utf-8", text,
+                 len);
 }
 
 

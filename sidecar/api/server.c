@@ -54,6 +54,7 @@ static void api_finish_tx(api_req_t *r);
 static void api_commit(api_req_t *r);
 static void api_release(api_req_t *r);
 static int api_hex(const unsigned char *in, size_t len, char *out);
+static const char *api_json_reason(const json_error_t *je);
 
 
 int
@@ -947,16 +948,14 @@ api_release(api_req_t *r)
 int
 api_tx_begin(api_req_t *r)
 {
-    int              rc, tries;
-    char             err[512];
-    db_pool_stats_t  st;
+    int   rc, tries;
+    char  err[512];
 
     /*
      * A pooled connection the server closed (a PostgreSQL restart, an idle
      * timeout) fails at BEGIN, before anything ran: take another, which
      * reconnects, until one per pool slot has been tried.
      */
-    db_pool_stats(&st);
 
     for (tries = 0; ; tries++) {
         if (r->db == NULL) {
@@ -972,8 +971,8 @@ api_tx_begin(api_req_t *r)
         rc = db_begin_tenant(r->db, r->tenant_slug, r->tenant, err,
                              sizeof(err));
 
-        if (rc < 0 && tries < st.size
-            && PQstatus(db_pg(r->db)) != CONNECTION_OK)
+        if (rc < 0 && PQstatus(db_pg(r->db)) != CONNECTION_OK
+            && tries < db_pool_size())
         {
             log_event(LOG_WARN, "database", "msg", err, "retry",
                       "on another connection", NULL);
@@ -1084,10 +1083,41 @@ api_header(api_req_t *r, const char *name)
 }
 
 
+/*
+ * Our words for a parse error.  jansson's own text quotes the input near
+ * the error, which may be part of an api_key, and an answer may be stored
+ * (Idempotency-Key): request bytes are never echoed.
+ */
+static const char *
+api_json_reason(const json_error_t *je)
+{
+    switch (json_error_code(je)) {
+    case json_error_invalid_utf8:
+        return "invalid UTF-8";
+    case json_error_premature_end_of_input:
+        return "the body ends before the JSON does";
+    case json_error_end_of_input_expected:
+        return "text after the JSON value";
+    case json_error_stack_overflow:
+        return "nested too deeply";
+    case json_error_null_character:
+    case json_error_null_byte_in_key:
+        return "a NUL character";
+    case json_error_duplicate_key:
+        return "a member appears twice in one object";
+    case json_error_numeric_overflow:
+        return "a number out of range";
+    case json_error_out_of_memory:
+        return "out of memory";
+    default:
+        return "invalid syntax";
+    }
+}
+
+
 json_t *
 api_body_json(api_req_t *r)
 {
-    char          *near;
     json_t        *v;
     const char    *ct;
     json_error_t   je;
@@ -1109,15 +1139,8 @@ api_body_json(api_req_t *r)
 
     v = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
     if (v == NULL) {
-        /* jansson quotes the text "near" the error, which may be most of
-         * an api_key; the answer is stored with an Idempotency-Key */
-        near = strstr(je.text, " near '");
-        if (near != NULL) {
-            *near = '\0';
-        }
-
         api_error(r, 400, "invalid_json", "invalid JSON at line %d column"
-                  " %d: %s", je.line, je.column, je.text);
+                  " %d: %s", je.line, je.column, api_json_reason(&je));
         return NULL;
     }
 
@@ -1184,20 +1207,24 @@ api_raw(api_req_t *r, int status, const char *content_type,
 
     p = malloc(len + 1);
     if (p == NULL) {
-        status = 500;
-        len = 0;
-        p = strdup("");
-        if (p == NULL) {
-            return;
-        }
-
-    } else {
-        memcpy(p, data, len);
-        p[len] = '\0';
+        /* no memory for an error body either: an empty 500 */
+        api_raw_take(r, 500, content_type, NULL, 0);
+        return;
     }
 
+    memcpy(p, data, len);
+    p[len] = '\0';
+
+    api_raw_take(r, status, content_type, p, len);
+}
+
+
+void
+api_raw_take(api_req_t *r, int status, const char *content_type, char *data,
+    size_t len)
+{
     free(r->resp);
-    r->resp = p;
+    r->resp = data;
     r->resp_len = len;
     r->status = status;
     r->content_type = content_type;

@@ -47,6 +47,8 @@ static int db_open(db_conn_t *c, char *err, size_t errlen);
 static int db_prepare(db_conn_t *c, char *err, size_t errlen);
 static void db_err(char *err, size_t errlen, const char *what, PGconn *pg,
     const PGresult *res);
+static void db_fail(db_conn_t *c, const char *what, PGresult *res,
+    char *err, size_t errlen);
 
 
 int
@@ -121,6 +123,13 @@ db_pool_stats(db_pool_stats_t *st)
     pthread_mutex_lock(&db_lock);
     *st = db_st;
     pthread_mutex_unlock(&db_lock);
+}
+
+
+int
+db_pool_size(void)
+{
+    return db_size;             /* fixed at db_pool_init */
 }
 
 
@@ -371,12 +380,7 @@ db_execb(db_conn_t *c, db_stmt_e stmt, int nparams, const char *const *values,
 
     state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", state ? state : "");
-    db_err(err, errlen, db_stmts[stmt].name, c->pg, res);
-    PQclear(res);
-
-    if (PQstatus(c->pg) != CONNECTION_OK) {
-        c->broken = 1;
-    }
+    db_fail(c, db_stmts[stmt].name, res, err, errlen);
 
     return NULL;
 }
@@ -397,11 +401,7 @@ db_command(db_conn_t *c, const char *sql, char *err, size_t errlen)
     res = PQexec(c->pg, sql);
 
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        db_err(err, errlen, sql, c->pg, res);
-        PQclear(res);
-        if (PQstatus(c->pg) != CONNECTION_OK) {
-            c->broken = 1;
-        }
+        db_fail(c, sql, res, err, errlen);
         return -1;
     }
 
@@ -506,11 +506,7 @@ db_commit(db_conn_t *c, char *err, size_t errlen)
     if (PQresultStatus(res) != PGRES_COMMAND_OK
         || strcmp(PQcmdStatus(res), "COMMIT") != 0)
     {
-        db_err(err, errlen, "COMMIT", c->pg, res);
-        PQclear(res);
-        if (PQstatus(c->pg) != CONNECTION_OK) {
-            c->broken = 1;
-        }
+        db_fail(c, "COMMIT", res, err, errlen);
         return -1;
     }
 
@@ -530,6 +526,20 @@ db_rollback(db_conn_t *c)
 
     res = PQexec(c->pg, "ROLLBACK");
     PQclear(res);
+}
+
+
+/* a failed command: the reason in err, res cleared, a lost link noted */
+static void
+db_fail(db_conn_t *c, const char *what, PGresult *res, char *err,
+    size_t errlen)
+{
+    db_err(err, errlen, what, c->pg, res);
+    PQclear(res);
+
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        c->broken = 1;
+    }
 }
 
 

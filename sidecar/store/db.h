@@ -50,6 +50,7 @@ int db_pool_init(const char *conninfo, int size, char *err, size_t errlen);
 void db_pool_set_conninfo(const char *conninfo);
 void db_pool_close(void);
 void db_pool_stats(db_pool_stats_t *st);
+int db_pool_size(void);
 
 /* waits up to timeout_ms for a free connection; NULL with err on failure */
 db_conn_t *db_acquire(int timeout_ms, char *err, size_t errlen);

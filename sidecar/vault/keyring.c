@@ -278,16 +278,11 @@ keyring_check_versions(db_conn_t *c, char *err, size_t errlen)
         return keyring_probe(c, err, errlen);
     }
 
-    if (n) {
-        snprintf(err, errlen, "the kek_file lacks KEK version%s %s that"
-                 " wrap%s tenants' data keys: add %s back (then `hubgated"
-                 " vault rotate` moves them to the current version)",
-                 n > 1 ? "s" : "", missing, n > 1 ? "" : "s",
-                 n > 1 ? "them" : "it");
-        return -1;
-    }
-
-    return 0;
+    snprintf(err, errlen, "the kek_file lacks KEK version%s %s that wrap%s"
+             " tenants' data keys: add %s back (then `hubgated vault rotate`"
+             " moves them to the current version)", n > 1 ? "s" : "",
+             missing, n > 1 ? "" : "s", n > 1 ? "them" : "it");
+    return -1;
 }
 
 

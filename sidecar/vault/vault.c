@@ -67,7 +67,6 @@ static void vault_secure_free(void *p, size_t map_len);
 static vault_dek_t *vault_dek_alloc(void);
 static int vault_parse_line(vault_t *v, const char *p, const char *end,
     size_t lineno, char *err, size_t errlen);
-static int vault_hexval(int c);
 static const vault_kek_t *vault_kek_find(const vault_t *v, uint32_t version);
 static int vault_check_id(const char *name, const char *id, size_t *len,
     char *err, size_t errlen);
@@ -414,8 +413,8 @@ vault_parse_line(vault_t *v, const char *p, const char *end, size_t lineno,
     kek = &v->keks[v->nkeks];
 
     for (i = 0; i < VAULT_KEY_LEN; i++) {
-        hi = vault_hexval((unsigned char) p[2 * i]);
-        lo = vault_hexval((unsigned char) p[2 * i + 1]);
+        hi = OPENSSL_hexchar2int((unsigned char) p[2 * i]);
+        lo = OPENSSL_hexchar2int((unsigned char) p[2 * i + 1]);
 
         if (hi < 0 || lo < 0) {
             OPENSSL_cleanse(kek->key, sizeof(kek->key));
@@ -431,25 +430,6 @@ vault_parse_line(vault_t *v, const char *p, const char *end, size_t lineno,
     v->nkeks++;
 
     return VAULT_OK;
-}
-
-
-static int
-vault_hexval(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-
-    return -1;
 }
 
 
