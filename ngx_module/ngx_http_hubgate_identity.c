@@ -2,7 +2,7 @@
 /*
  * hubgate: what the upstream may trust.  Every client-sent X-Hubgate-*
  * header is removed before anything else runs; after JWT and limits the
- * module adds X-Hubgate-Tenant, -Subject, -Roles and, with
+ * module adds X-Hubgate-Tenant, -Subject, -Roles, -Webhook and, with
  * hubgate_identity_secret, X-Hubgate-Auth: an HMAC over the method, URI
  * and those values (hg_identity.h), which hubgated verifies.
  */
@@ -122,10 +122,8 @@ ngx_int_t
 ngx_http_hubgate_identity_add(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx)
 {
-    int             n;
-    u_char         *p;
+    ngx_str_t       auth;
     hg_identity_t   id;
-    char            buf[HG_IDENTITY_HEADER_MAX + 1];
 
     if (ctx->tenant.len
         && ngx_http_hubgate_identity_push(r, "X-Hubgate-Tenant",
@@ -151,6 +149,15 @@ ngx_http_hubgate_identity_add(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ctx->wh_header.len
+        && ngx_http_hubgate_identity_push(r, "X-Hubgate-Webhook",
+                                          ctx->wh_header.data,
+                                          ctx->wh_header.len)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (lcf->identity_secret.len == 0) {
         return NGX_OK;
     }
@@ -165,25 +172,48 @@ ngx_http_hubgate_identity_add(ngx_http_request_t *r,
     id.subject.len = ctx->subject.len;
     id.roles.data = (const char *) ctx->roles.data;
     id.roles.len = ctx->roles.len;
-    id.webhook.data = "";
-    id.webhook.len = 0;
+    id.webhook.data = (const char *) ctx->wh_header.data;
+    id.webhook.len = ctx->wh_header.len;
 
-    n = hg_identity_sign(lcf->identity_secret.data, lcf->identity_secret.len,
-                         ngx_time(), &id, buf, sizeof(buf));
+    if (ngx_http_hubgate_identity_sign(r, &lcf->identity_secret, &id, &auth)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_hubgate_identity_push(r, "X-Hubgate-Auth", auth.data,
+                                       auth.len)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the X-Hubgate-Auth value for id, signed now, in the request pool */
+
+ngx_int_t
+ngx_http_hubgate_identity_sign(ngx_http_request_t *r, ngx_str_t *secret,
+    hg_identity_t *id, ngx_str_t *value)
+{
+    int   n;
+    char  buf[HG_IDENTITY_HEADER_MAX + 1];
+
+    n = hg_identity_sign(secret->data, secret->len, ngx_time(), id, buf,
+                         sizeof(buf));
     if (n < 0) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
-    p = ngx_pnalloc(r->pool, n);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    value->data = ngx_pnalloc(r->pool, n);
+    if (value->data == NULL) {
+        return NGX_ERROR;
     }
 
-    ngx_memcpy(p, buf, n);
-
-    if (ngx_http_hubgate_identity_push(r, "X-Hubgate-Auth", p, n) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    ngx_memcpy(value->data, buf, n);
+    value->len = n;
 
     return NGX_OK;
 }
@@ -193,10 +223,21 @@ static ngx_int_t
 ngx_http_hubgate_identity_push(ngx_http_request_t *r, const char *name,
     u_char *data, size_t len)
 {
+    return ngx_http_hubgate_identity_header(r, &r->headers_in.headers, name,
+                                            data, len);
+}
+
+
+/* appends a request header to headers (r->headers_in's or a subrequest's) */
+
+ngx_int_t
+ngx_http_hubgate_identity_header(ngx_http_request_t *r, ngx_list_t *headers,
+    const char *name, u_char *data, size_t len)
+{
     size_t            n;
     ngx_table_elt_t  *h;
 
-    h = ngx_list_push(&r->headers_in.headers);
+    h = ngx_list_push(headers);
     if (h == NULL) {
         return NGX_ERROR;
     }

@@ -35,6 +35,8 @@ static ngx_int_t ngx_http_hubgate_variable_limit(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_hubgate_variable_member(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_hubgate_variable_webhook(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_conf_enum_t  ngx_http_hubgate_log_levels[] = {
@@ -160,6 +162,20 @@ static ngx_command_t  ngx_http_hubgate_commands[] = {
       0,
       NULL },
 
+    { ngx_string("hubgate_webhook"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_hubgate_webhook,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hubgate_webhook_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hubgate_webhook_cache,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("hubgate_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_hubgate_status,
@@ -220,6 +236,12 @@ static ngx_http_variable_t  ngx_http_hubgate_vars[] = {
     { ngx_string("hubgate_limit_status"), NULL,
       ngx_http_hubgate_variable_limit, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("hubgate_webhook_id"), NULL,
+      ngx_http_hubgate_variable_webhook, 1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("hubgate_webhook_status"), NULL,
+      ngx_http_hubgate_variable_webhook, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
     { ngx_string("jwt_claim_"), NULL, ngx_http_hubgate_variable_member,
       1, NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
 
@@ -278,7 +300,7 @@ ngx_http_hubgate_handler(ngx_http_request_t *r)
 
     if (ctx->done) {
         /* limits and identity alone do not grant access */
-        return lcf->jwt ? NGX_OK : NGX_DECLINED;
+        return (lcf->jwt || lcf->webhook) ? NGX_OK : NGX_DECLINED;
     }
 
     if (!ctx->stripped) {
@@ -289,7 +311,9 @@ ngx_http_hubgate_handler(ngx_http_request_t *r)
         ctx->stripped = 1;
     }
 
-    if (!lcf->jwt && lcf->limits == NULL && lcf->identity_secret.len == 0) {
+    if (!lcf->jwt && lcf->limits == NULL && lcf->identity_secret.len == 0
+        && lcf->webhook == NULL)
+    {
         return NGX_DECLINED;
     }
 
@@ -297,7 +321,7 @@ ngx_http_hubgate_handler(ngx_http_request_t *r)
 
     if (rc == NGX_OK) {
         ctx->done = 1;
-        return lcf->jwt ? NGX_OK : NGX_DECLINED;
+        return (lcf->jwt || lcf->webhook) ? NGX_OK : NGX_DECLINED;
     }
 
     return rc;
@@ -350,8 +374,21 @@ ngx_http_hubgate_redirected(ngx_http_request_t *r,
     /* our own identity headers: the new location adds its own */
     (void) ngx_http_hubgate_identity_strip(r, 0);
 
-    /* the new location's requires apply in any case */
+    /* the new location's requires and webhook scheme apply in any case */
     ctx->requires_done = 0;
+
+    if (!ctx->wh_done || ctx->lcf->webhook != lcf->webhook) {
+        ctx->wh_done = 0;
+        ctx->wh_fetched = 0;
+        ctx->wh_fetching = 0;
+        ctx->wh_fetch = 0;
+        ctx->wh_status = NGX_HTTP_HUBGATE_WH_NONE;
+        ctx->wh_id_done = 0;
+        ctx->wh_secrets = NULL;
+        ngx_str_null(&ctx->wh_header);
+        ngx_str_null(&ctx->wh_id);
+        ngx_str_null(&ctx->wh_key);
+    }
 
     if (ctx->jwt_done && lcf->jwt
         && ngx_memcmp(ctx->lcf->policy, lcf->policy, sizeof(lcf->policy))
@@ -386,6 +423,10 @@ ngx_http_hubgate_run(ngx_http_request_t *r, ngx_http_hubgate_loc_conf_t *lcf,
         rc = ngx_http_hubgate_jwt_step(r, lcf, ctx);
 
         if (rc != NGX_OK) {
+            if (rc >= NGX_HTTP_SPECIAL_RESPONSE && lcf->webhook) {
+                ngx_http_hubgate_webhook_jwt_failed(r, ctx);
+            }
+
             return rc;
         }
 
@@ -410,6 +451,14 @@ ngx_http_hubgate_run(ngx_http_request_t *r, ngx_http_hubgate_loc_conf_t *lcf,
         }
 
         ctx->limit_done = 1;
+    }
+
+    if (lcf->webhook && !ctx->wh_done) {
+        rc = ngx_http_hubgate_webhook_step(r, lcf, ctx);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
     }
 
     return ngx_http_hubgate_identity_add(r, lcf, ctx);
@@ -621,6 +670,53 @@ ngx_http_hubgate_variable_member(ngx_http_request_t *r,
 }
 
 
+/* data 1: $hubgate_webhook_id; 0: $hubgate_webhook_status */
+
+static ngx_int_t
+ngx_http_hubgate_variable_webhook(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t                id;
+    ngx_int_t                rc;
+    const char              *s;
+    ngx_http_hubgate_ctx_t  *ctx;
+
+    ctx = ngx_http_hubgate_get_ctx(r->main);
+
+    if (ctx == NULL || ctx->wh_status == NGX_HTTP_HUBGATE_WH_NONE) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (data) {
+        rc = ngx_http_hubgate_webhook_id(r->main, ctx, &id);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc != NGX_OK) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        v->data = id.data;
+        v->len = id.len;
+
+    } else {
+        s = ngx_http_hubgate_webhook_status_name(ctx->wh_status);
+        v->data = (u_char *) s;
+        v->len = ngx_strlen(s);
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_hubgate_add_variables(ngx_conf_t *cf)
 {
@@ -711,6 +807,7 @@ ngx_http_hubgate_create_loc_conf(ngx_conf_t *cf)
      *     conf->requires = NULL;
      *     conf->limits = NULL;
      *     conf->identity_secret = { 0, NULL };
+     *     conf->webhook = NULL;
      */
 
     conf->jwt = NGX_CONF_UNSET;
@@ -748,7 +845,15 @@ ngx_http_hubgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->identity_file = prev->identity_file;
     }
 
-    return ngx_http_hubgate_jwt_merge(cf, prev, conf);
+    if (ngx_http_hubgate_webhook_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_hubgate_jwt_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_hubgate_webhook_check(cf, conf);
 }
 
 

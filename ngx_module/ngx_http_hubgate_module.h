@@ -20,6 +20,7 @@
 #include "hg_jwks.h"
 #include "hg_limit.h"
 #include "hg_identity.h"
+#include "hg_webhook.h"
 
 
 #define NGX_HTTP_HUBGATE_POLICY_LEN     16
@@ -38,6 +39,23 @@
 #define NGX_HTTP_HUBGATE_LIMIT_REJECTED_DRY_RUN 5
 
 
+/* webhook outcomes, as $hubgate_webhook_status and the counters name them */
+enum {
+    NGX_HTTP_HUBGATE_WH_NONE = 0,
+    NGX_HTTP_HUBGATE_WH_OK,
+    NGX_HTTP_HUBGATE_WH_MISSING,
+    NGX_HTTP_HUBGATE_WH_FORMAT,
+    NGX_HTTP_HUBGATE_WH_STALE,
+    NGX_HTTP_HUBGATE_WH_FUTURE,
+    NGX_HTTP_HUBGATE_WH_SIGNATURE,
+    NGX_HTTP_HUBGATE_WH_NO_SECRET,
+    NGX_HTTP_HUBGATE_WH_UNAVAILABLE,
+    NGX_HTTP_HUBGATE_WH_MAX
+};
+
+#define NGX_HTTP_HUBGATE_WH_SECRET_MAX   1024   /* bytes of one secret */
+
+
 /* edge counters in the status zone; index into sh->counters */
 enum {
     NGX_HTTP_HUBGATE_STAT_ACCEPTED = 0,
@@ -49,8 +67,10 @@ enum {
     NGX_HTTP_HUBGATE_STAT_INVALID_REQUEST,
     NGX_HTTP_HUBGATE_STAT_SPOOFED_HEADERS,
     NGX_HTTP_HUBGATE_STAT_REJECTED,          /* + hg_jwt_err_e */
-    NGX_HTTP_HUBGATE_STAT_MAX = NGX_HTTP_HUBGATE_STAT_REJECTED
-                                + HG_JWT_ERR_MAX
+    NGX_HTTP_HUBGATE_STAT_WEBHOOK = NGX_HTTP_HUBGATE_STAT_REJECTED
+                                    + HG_JWT_ERR_MAX,  /* + WH outcome */
+    NGX_HTTP_HUBGATE_STAT_MAX = NGX_HTTP_HUBGATE_STAT_WEBHOOK
+                                + NGX_HTTP_HUBGATE_WH_MAX
 };
 
 
@@ -135,7 +155,30 @@ typedef struct {
 } ngx_http_hubgate_require_t;
 
 
+/* hubgate_webhook: one per location that verifies webhooks */
 typedef struct {
+    ngx_str_t                       name;          /* the scheme */
+    const hg_wh_scheme_t           *scheme;        /* NULL: pubsub */
+    ngx_uint_t                      pubsub;
+    hg_wh_config_t                  wc;            /* file secrets */
+    ngx_uint_t                      nfile;         /* of wc.nsecrets */
+    ngx_http_complex_value_t       *secret_request;
+    time_t                          secret_ttl;
+    ngx_str_t                       url;           /* square */
+    ngx_str_t                       audience;      /* pubsub */
+    ngx_str_t                       email;         /* pubsub */
+} ngx_http_hubgate_webhook_t;
+
+
+/* secret_request results shared by all workers */
+typedef struct {
+    ngx_http_hubgate_cache_sh_t    *sh;
+    ngx_slab_pool_t                *shpool;
+} ngx_http_hubgate_whcache_t;
+
+
+typedef struct {
+    ngx_shm_zone_t                 *webhook_zone;
     ngx_shm_zone_t                 *cache_zone;
     time_t                          cache_ttl;
     ngx_shm_zone_t                 *status_zone;
@@ -168,6 +211,8 @@ typedef struct {
 
     ngx_str_t                       identity_secret;
     ngx_str_t                       identity_file;
+
+    ngx_http_hubgate_webhook_t     *webhook;       /* NULL: none */
 } ngx_http_hubgate_loc_conf_t;
 
 
@@ -184,6 +229,14 @@ typedef struct {
 
     ngx_int_t                       sr_status;
 
+    ngx_uint_t                      wh_status;     /* NGX_HTTP_HUBGATE_WH_* */
+    ngx_str_t                       wh_header;     /* X-Hubgate-Webhook */
+    ngx_str_t                       wh_id;
+    ngx_str_t                       wh_body;       /* flattened raw body */
+    ngx_str_t                       wh_key;        /* secret_request URI */
+    ngx_array_t                    *wh_secrets;    /* ngx_str_t, fetched */
+    ngx_uint_t                      wh_fetch;      /* 200, 404 or 0 */
+
     unsigned                        stripped:1;
     unsigned                        parsed:1;
     unsigned                        verified:1;
@@ -196,6 +249,12 @@ typedef struct {
     unsigned                        bad_request:1;
     unsigned                        accepted:1;
     unsigned                        requires_done:1;
+    unsigned                        wh_reading:1;
+    unsigned                        wh_read:1;
+    unsigned                        wh_fetching:1;
+    unsigned                        wh_fetched:1;
+    unsigned                        wh_id_done:1;
+    unsigned                        wh_done:1;
 } ngx_http_hubgate_ctx_t;
 
 
@@ -245,6 +304,27 @@ ngx_int_t ngx_http_hubgate_identity_strip(ngx_http_request_t *r,
     ngx_uint_t client);
 ngx_int_t ngx_http_hubgate_identity_add(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
+ngx_int_t ngx_http_hubgate_identity_header(ngx_http_request_t *r,
+    ngx_list_t *headers, const char *name, u_char *data, size_t len);
+ngx_int_t ngx_http_hubgate_identity_sign(ngx_http_request_t *r,
+    ngx_str_t *secret, hg_identity_t *id, ngx_str_t *value);
+
+/* ngx_http_hubgate_webhook.c */
+char *ngx_http_hubgate_webhook(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_hubgate_webhook_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_hubgate_webhook_merge(ngx_conf_t *cf,
+    ngx_http_hubgate_loc_conf_t *prev, ngx_http_hubgate_loc_conf_t *conf);
+char *ngx_http_hubgate_webhook_check(ngx_conf_t *cf,
+    ngx_http_hubgate_loc_conf_t *conf);
+ngx_int_t ngx_http_hubgate_webhook_step(ngx_http_request_t *r,
+    ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
+void ngx_http_hubgate_webhook_jwt_failed(ngx_http_request_t *r,
+    ngx_http_hubgate_ctx_t *ctx);
+ngx_int_t ngx_http_hubgate_webhook_id(ngx_http_request_t *r,
+    ngx_http_hubgate_ctx_t *ctx, ngx_str_t *id);
+const char *ngx_http_hubgate_webhook_status_name(ngx_uint_t status);
 
 /* ngx_http_hubgate_status.c */
 ngx_int_t ngx_http_hubgate_status_init_zone(ngx_conf_t *cf,

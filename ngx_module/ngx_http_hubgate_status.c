@@ -139,7 +139,7 @@ ngx_http_hubgate_status_handler(ngx_http_request_t *r)
            && ngx_strncmp(format.data, "prometheus", 10) == 0;
 
     /* generous: names are short, numbers at most 20 digits */
-    size = 4096 + HG_JWT_ERR_MAX * 128
+    size = 4096 + (HG_JWT_ERR_MAX + NGX_HTTP_HUBGATE_WH_MAX) * 128
            + mcf->limit_zones.nelts * (6 * 160 + 256);
 
     b = ngx_create_temp_buf(r->pool, size);
@@ -221,7 +221,17 @@ ngx_http_hubgate_status_json(u_char *p, ngx_atomic_t *c,
                         zone->sh->evicted);
     }
 
-    return ngx_sprintf(p, "}}\n");
+    p = ngx_sprintf(p, "},\"webhooks\":{\"accepted\":%uA,\"rejected\":{",
+                    c[NGX_HTTP_HUBGATE_STAT_WEBHOOK + NGX_HTTP_HUBGATE_WH_OK]);
+
+    for (i = NGX_HTTP_HUBGATE_WH_MISSING; i < NGX_HTTP_HUBGATE_WH_MAX; i++) {
+        p = ngx_sprintf(p, "%s\"%s\":%uA",
+                        i == NGX_HTTP_HUBGATE_WH_MISSING ? "" : ",",
+                        ngx_http_hubgate_webhook_status_name(i),
+                        c[NGX_HTTP_HUBGATE_STAT_WEBHOOK + i]);
+    }
+
+    return ngx_sprintf(p, "}}}\n");
 }
 
 
@@ -287,6 +297,22 @@ ngx_http_hubgate_status_prom(u_char *p, ngx_atomic_t *c,
             &zone->name, zone->sh->rejected, &zone->name,
             zone->sh->dry_run_rejected, &zone->name, zone->sh->keys,
             &zone->name, zone->sh->evicted);
+    }
+
+    p = ngx_sprintf(p,
+            "# HELP hubgate_webhook_accepted_total Webhooks verified.\n"
+            "# TYPE hubgate_webhook_accepted_total counter\n"
+            "hubgate_webhook_accepted_total %uA\n"
+            "# HELP hubgate_webhook_rejected_total Webhooks refused, by "
+            "reason.\n"
+            "# TYPE hubgate_webhook_rejected_total counter\n",
+            c[NGX_HTTP_HUBGATE_STAT_WEBHOOK + NGX_HTTP_HUBGATE_WH_OK]);
+
+    for (i = NGX_HTTP_HUBGATE_WH_MISSING; i < NGX_HTTP_HUBGATE_WH_MAX; i++) {
+        p = ngx_sprintf(p,
+                        "hubgate_webhook_rejected_total{reason=\"%s\"} %uA\n",
+                        ngx_http_hubgate_webhook_status_name(i),
+                        c[NGX_HTTP_HUBGATE_STAT_WEBHOOK + i]);
     }
 
     return p;
