@@ -164,7 +164,7 @@ typedef struct {
     ngx_uint_t                      nfile;         /* of wc.nsecrets */
     ngx_http_complex_value_t       *secret_request;
     time_t                          secret_ttl;
-    ngx_str_t                       url;           /* square */
+    ngx_http_complex_value_t       *url;           /* square */
     ngx_str_t                       audience;      /* pubsub */
     ngx_str_t                       email;         /* pubsub */
 } ngx_http_hubgate_webhook_t;

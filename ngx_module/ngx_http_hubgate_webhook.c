@@ -699,7 +699,7 @@ ngx_http_hubgate_webhook_verify(ngx_http_request_t *r,
 {
     int                          err;
     size_t                      *lens;
-    ngx_str_t                   *s;
+    ngx_str_t                   *s, url;
     ngx_uint_t                   i, n, nf;
     const char                  *msg;
     hg_wh_config_t               wc;
@@ -765,9 +765,13 @@ ngx_http_hubgate_webhook_verify(ngx_http_request_t *r,
     req.body.data = (const char *) ctx->wh_body.data;
     req.body.len = ctx->wh_body.len;
 
-    if (wh->url.len) {
-        req.url.data = (const char *) wh->url.data;
-        req.url.len = wh->url.len;
+    if (wh->url) {
+        if (ngx_http_complex_value(r, wh->url, &url) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        req.url.data = (const char *) url.data;
+        req.url.len = url.len;
 
     } else {
         req.url.data = (const char *) r->unparsed_uri.data;
@@ -1055,7 +1059,7 @@ ngx_http_hubgate_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
      *
      *     wh->wc = { 0 } (sha256, hex, tolerance: the scheme's default);
      *     wh->secret_request = NULL;
-     *     wh->url = { 0, NULL };
+     *     wh->url = NULL;
      */
 
     wh->name = value[1];
@@ -1149,7 +1153,24 @@ ngx_http_hubgate_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
         } else if (NGX_HG_IS("url")) {
-            wh->url = val;
+            wh->url = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+            if (wh->url == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+            ccv.cf = cf;
+            ccv.value = &val;
+            ccv.complex_value = wh->url;
+
+            if (val.len == 0 || ngx_http_compile_complex_value(&ccv) != NGX_OK)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "hubgate_webhook: url=\"%V\" must be the "
+                                   "notification URL, variables allowed",
+                                   &val);
+                return NGX_CONF_ERROR;
+            }
 
         } else if (NGX_HG_IS("header")) {
             wh->wc.header_name = (const char *) val.data;
@@ -1247,7 +1268,7 @@ ngx_http_hubgate_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_strcmp(wh->name.data, "square") == 0 && wh->url.len == 0) {
+    if (ngx_strcmp(wh->name.data, "square") == 0 && wh->url == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "hubgate_webhook square needs url=, the "
                            "notification URL exactly as set at Square");

@@ -8,6 +8,7 @@
 use strict;
 use warnings;
 
+use Digest::SHA ();
 use JSON::PP;
 use Test::More;
 
@@ -141,7 +142,7 @@ my @cases = (
       qr/hubgate_jwt: the realm "a"b" must be non-empty and hold no double quote/ ],
 );
 
-$t->plan(3 * @cases + 14);
+$t->plan(3 * @cases + 17);
 
 my $n = 0;
 
@@ -204,6 +205,8 @@ my @edits = (
     [ qr{/etc/hubgate/identity\.secret}, '%%TESTDIR%%/identity.secret' ],
     [ qr{proxy_pass https://id\.example\.com/\.well-known/jwks\.json;},
       'proxy_pass http://127.0.0.1:%%PORT_8081%%/jwks.json;' ],
+    [ qr{proxy_pass https://www\.googleapis\.com/oauth2/v3/certs;},
+      'proxy_pass http://127.0.0.1:%%PORT_8081%%/jwks.json;' ],
 );
 
 for my $e (@edits) {
@@ -221,6 +224,9 @@ $t->backend(port => 8081, handler => sub {
     my ($req) = @_;
     return (200, { 'Content-Type' => 'application/json' }, $jwks)
         if $req->{uri} eq '/jwks.json';
+    return (200, { 'Content-Type' => 'application/json' },
+        '{"secrets":["whsec_example_secret"]}')
+        if $req->{uri} =~ m{^/api/v1/webhook-secrets/stripe/};
     return (200, { 'Content-Type' => 'application/json' },
         encode_json({ uri => $req->{uri}, headers => $req->{headers} }));
 });
@@ -267,6 +273,21 @@ my $admin = $t->token(key => $pem, kid => 'idp1',
     $r = $t->request(GET => '/api/v1/things',
         headers => { Authorization => "Bearer $other" });
     is($r->status, 401, 'example: another audience, 401');
+
+    # a Stripe webhook, its secret from the "vault" by secret_request
+    my $body = '{"id":"evt_example","type":"invoice.paid"}';
+    my $ts = time;
+    my $sig = Digest::SHA::hmac_sha256_hex("$ts.$body",
+        'whsec_example_secret');
+    my $url = '/api/v1/webhooks/stripe/0b6f4b8e-5c6d-4f4a-8f5e-1e2d3c4b5a69';
+    $r = $t->request(POST => $url, body => $body,
+        headers => { 'Stripe-Signature' => "t=$ts,v1=$sig" });
+    is($r->status, 200, 'example: a signed Stripe webhook passes');
+    is(js($r)->{headers}{'x-hubgate-webhook'}[0], 'scheme=stripe',
+        'and reaches hubgated marked as verified');
+    $r = $t->request(POST => $url, body => "$body ",
+        headers => { 'Stripe-Signature' => "t=$ts,v1=$sig" });
+    is($r->status, 401, 'example: a tampered Stripe webhook, 401');
 
     $r = $t->request(GET => '/_hubgate/status');
     is($r->status, 200, 'example: status page');
