@@ -27,6 +27,7 @@
 #define API_PARAMS_MAX    2
 #define API_PARAM_LEN     64
 #define API_IDENT_MAX     256       /* tenant, subject; roles up to 1024 */
+#define API_WEBHOOK_MAX   600       /* "scheme=<s>;id=<up to 512 bytes>" */
 
 
 typedef enum {
@@ -71,6 +72,7 @@ struct api_req_s {
     char                tenant_slug[API_IDENT_MAX];
     char                subject[API_IDENT_MAX];
     char                roles[1024];
+    char                webhook[API_WEBHOOK_MAX];   /* signed by the edge */
     char                tenant[DB_UUID_LEN + 1];  /* after api_tx_begin */
 
     db_conn_t          *db;
@@ -97,6 +99,9 @@ int api_has_role(const api_req_t *r, const char *role);
 
 /* a query parameter (unescaped), or NULL */
 const char *api_query(api_req_t *r, const char *name);
+
+/* 1 when s is a uuid in its text form (8-4-4-4-12 hex digits) */
+int h_uuid(const char *s);
 
 /* ?limit=: def when absent, 1..max, or -1 when malformed */
 int h_limit(api_req_t *r, int def, int max);
@@ -134,6 +139,14 @@ void api_raw_take(api_req_t *r, int status, const char *content_type,
  */
 int api_tx_begin(api_req_t *r);
 
+/*
+ * The same for a webhook: the transaction is scoped to the tenant owning
+ * the integration (a uuid) when its provider is provider.  -1 after
+ * answering 404 (no such integration) or 503/500.
+ */
+int api_tx_begin_integration(api_req_t *r, const char *provider,
+    const char *integration);
+
 /* logs a database failure and answers 500 (or 503 when unavailable) */
 void api_db_error(api_req_t *r, const char *err);
 
@@ -158,6 +171,12 @@ void h_settings_get(api_req_t *r);
 void h_settings_put(api_req_t *r);
 void h_admin_summary(api_req_t *r);
 void h_audit(api_req_t *r);
+void h_webhook_intake(api_req_t *r);
+void h_webhook_secrets(api_req_t *r);
+void h_webhook_secret_put(api_req_t *r);
+void h_webhook_secret_get(api_req_t *r);
+void h_webhook_secret_delete(api_req_t *r);
+void h_webhook_events(api_req_t *r);
 
 
 #endif /* API_H */

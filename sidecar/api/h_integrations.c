@@ -24,7 +24,6 @@
 static char  *h_defaults;              /* JSON text, set once */
 
 
-static int h_uuid(const char *s);
 static int h_begin(api_req_t *r);
 static void h_not_found(api_req_t *r, const char *id);
 static PGresult *h_row(api_req_t *r, db_stmt_e stmt, int n,
@@ -37,7 +36,7 @@ static void h_set_status(api_req_t *r, int activate);
 
 
 /* 8-4-4-4-12 hex digits; anything else cannot name an integration */
-static int
+int
 h_uuid(const char *s)
 {
     int  i;

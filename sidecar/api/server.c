@@ -53,6 +53,8 @@ static void api_idem_finish(api_req_t *r, const char *key);
 static void api_finish_tx(api_req_t *r);
 static void api_commit(api_req_t *r);
 static void api_release(api_req_t *r);
+static int api_tx_open(api_req_t *r, const char *provider,
+    const char *integration);
 static int api_hex(const unsigned char *in, size_t len, char *out);
 static const char *api_json_reason(const json_error_t *je);
 
@@ -613,7 +615,8 @@ api_authenticate(api_req_t *r)
 
     if (id.tenant.len >= sizeof(r->tenant_slug)
         || id.subject.len >= sizeof(r->subject)
-        || id.roles.len >= sizeof(r->roles))
+        || id.roles.len >= sizeof(r->roles)
+        || id.webhook.len >= sizeof(r->webhook))
     {
         api_error(r, 400, "bad_request", "identity values are too long");
         return -1;
@@ -629,6 +632,10 @@ api_authenticate(api_req_t *r)
 
     if (id.roles.len) {
         memcpy(r->roles, id.roles.data, id.roles.len + 1);
+    }
+
+    if (id.webhook.len) {
+        memcpy(r->webhook, id.webhook.data, id.webhook.len + 1);
     }
 
     if (r->route->auth >= API_AUTH_TENANT && r->tenant_slug[0] == '\0') {
@@ -948,6 +955,22 @@ api_release(api_req_t *r)
 int
 api_tx_begin(api_req_t *r)
 {
+    return api_tx_open(r, NULL, NULL);
+}
+
+
+int
+api_tx_begin_integration(api_req_t *r, const char *provider,
+    const char *integration)
+{
+    return api_tx_open(r, provider, integration);
+}
+
+
+/* the tenant of the identity, or (provider set) of the integration */
+static int
+api_tx_open(api_req_t *r, const char *provider, const char *integration)
+{
     int   rc, tries;
     char  err[512];
 
@@ -968,8 +991,13 @@ api_tx_begin(api_req_t *r)
             }
         }
 
-        rc = db_begin_tenant(r->db, r->tenant_slug, r->tenant, err,
-                             sizeof(err));
+        if (provider != NULL) {
+            rc = db_begin_integration(r->db, provider, integration,
+                                      r->tenant, err, sizeof(err));
+        } else {
+            rc = db_begin_tenant(r->db, r->tenant_slug, r->tenant, err,
+                                 sizeof(err));
+        }
 
         if (rc < 0 && PQstatus(db_pg(r->db)) != CONNECTION_OK
             && tries < db_pool_size())
@@ -986,6 +1014,12 @@ api_tx_begin(api_req_t *r)
 
     if (rc < 0) {
         api_db_error(r, err);
+        return -1;
+    }
+
+    if (rc > 0 && provider != NULL) {
+        api_error(r, 404, "not_found", "no %s integration %s", provider,
+                  integration);
         return -1;
     }
 

@@ -19,6 +19,9 @@
 #define VALIDATE_MAP_VALUE_MAX  256
 #define VALIDATE_NAME_MAX       128
 #define VALIDATE_QUOTE_MAX      41      /* a quoted name, NUL included */
+#define VALIDATE_WHSEC_MAX      1024
+#define VALIDATE_OVERLAP_MAX    2592000 /* 30 days */
+#define VALIDATE_OVERLAP_DEF    86400
 
 #define VALIDATE_SETTINGS_LIST                                               \
     "autoGenerateInvoices, invoiceSeries, syncFrequencyMinutes, "           \
@@ -245,6 +248,92 @@ validate_create(const json_t *body, validate_create_t *out,
 
     *out = c;
 
+    return 0;
+}
+
+
+int
+validate_webhook_secret(const json_t *body, validate_whsec_t *out,
+    validate_errs_t *errs)
+{
+    char              quoted[VALIDATE_QUOTE_MAX];
+    size_t            i, len;
+    json_t           *v;
+    json_int_t        n;
+    const char       *key, *s;
+    validate_whsec_t  w;
+
+    errs->n = 0;
+
+    if (!json_is_object(body)) {
+        validate_add(errs, "", "", "type",
+                     "the request body must be a JSON object (got %s)",
+                     validate_type(body));
+        return -1;
+    }
+
+    memset(&w, 0, sizeof(w));
+    w.overlap_seconds = VALIDATE_OVERLAP_DEF;
+
+    v = json_object_get(body, "secret");
+
+    if (v != NULL
+        && validate_length(v, "", "secret", VALIDATE_WHSEC_MAX, errs) == 0)
+    {
+        s = json_string_value(v);
+        len = json_string_length(v);
+
+        for (i = 0; i < len; i++) {
+            if (s[i] < 0x20 || s[i] > 0x7e) {
+                validate_add(errs, "", "secret", "pattern",
+                             "secret must be printable ASCII (byte %zu is"
+                             " not)", i + 1);
+                break;
+            }
+        }
+
+        if (i == len) {
+            w.secret = s;
+            w.secret_len = len;
+        }
+    }
+
+    v = json_object_get(body, "overlap_seconds");
+
+    if (v != NULL) {
+        if (!json_is_integer(v)) {
+            validate_add(errs, "", "overlap_seconds", "type",
+                         "overlap_seconds must be an integer (got %s)",
+                         validate_type(v));
+
+        } else {
+            n = json_integer_value(v);
+
+            if (n < 0 || n > VALIDATE_OVERLAP_MAX) {
+                validate_add(errs, "", "overlap_seconds", "range",
+                             "overlap_seconds must be from 0 to %d",
+                             VALIDATE_OVERLAP_MAX);
+            } else {
+                w.overlap_seconds = (long) n;
+            }
+        }
+    }
+
+    json_object_foreach((json_t *) body, key, v) {
+        if (strcmp(key, "secret") != 0 && strcmp(key, "overlap_seconds") != 0)
+        {
+            validate_copy(quoted, sizeof(quoted), key);
+            validate_add(errs, "", key, "unknown_field",
+                         "unknown member \"%s\"; the members are secret and"
+                         " overlap_seconds", quoted);
+        }
+    }
+
+    if (errs->n > 0) {
+        return -1;
+    }
+
+    *out = w;
     return 0;
 }
 

@@ -112,6 +112,27 @@ typedef struct {
 int validate_create(const json_t *body, validate_create_t *out,
     validate_errs_t *errs);
 
+typedef struct {
+    const char  *secret;            /* borrowed from the body, or NULL */
+    size_t       secret_len;
+    long         overlap_seconds;
+} validate_whsec_t;
+
+
+/*
+ * PUT /v1/integrations/{id}/webhook-secret:
+ *   secret           string, optional: 1..1024 printable ASCII bytes
+ *                    (0x20..0x7E); absent means "generate one"
+ *   overlap_seconds  JSON integer 0..2592000, optional, default 86400: how
+ *                    long the older secrets stay valid
+ * Any other member is an error.  Messages never quote the secret.  Returns
+ * 0 and fills *out (secret borrowed from body), or -1 with errs filled
+ * (reset first).
+ */
+int validate_webhook_secret(const json_t *body, validate_whsec_t *out,
+    validate_errs_t *errs);
+
+
 /*
  * The API's error body for errs:
  *   {"error": {"code": "validation_failed", "message": <first message>,

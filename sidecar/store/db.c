@@ -49,6 +49,9 @@ static void db_err(char *err, size_t errlen, const char *what, PGconn *pg,
     const PGresult *res);
 static void db_fail(db_conn_t *c, const char *what, PGresult *res,
     char *err, size_t errlen);
+static int db_begin_scope(db_conn_t *c, db_stmt_e stmt, int nparams,
+    const char *const *values, char tenant[DB_UUID_LEN + 1], char *err,
+    size_t errlen);
 
 
 int
@@ -410,13 +413,38 @@ db_command(db_conn_t *c, const char *sql, char *err, size_t errlen)
 }
 
 
-/*
- * BEGIN and the tenant scope go out together in one pipeline: one round
- * trip instead of two on every request.
- */
 int
 db_begin_tenant(db_conn_t *c, const char *slug, char tenant[DB_UUID_LEN + 1],
     char *err, size_t errlen)
+{
+    return db_begin_scope(c, DB_S_TENANT_SCOPE, 1, &slug, tenant, err,
+                          errlen);
+}
+
+
+int
+db_begin_integration(db_conn_t *c, const char *provider,
+    const char *integration, char tenant[DB_UUID_LEN + 1], char *err,
+    size_t errlen)
+{
+    const char  *v[2];
+
+    v[0] = provider;
+    v[1] = integration;
+
+    return db_begin_scope(c, DB_S_WEBHOOK_SCOPE, 2, v, tenant, err, errlen);
+}
+
+
+/*
+ * BEGIN and the tenant scope go out together in one pipeline: one round
+ * trip instead of two on every request.  stmt sets hubgate.tenant and
+ * returns it: a uuid, or '' when its parameters name no tenant.
+ */
+static int
+db_begin_scope(db_conn_t *c, db_stmt_e stmt, int nparams,
+    const char *const *values, char tenant[DB_UUID_LEN + 1], char *err,
+    size_t errlen)
 {
     int          rc, step;
     PGresult    *res;
@@ -425,8 +453,8 @@ db_begin_tenant(db_conn_t *c, const char *slug, char tenant[DB_UUID_LEN + 1],
     if (PQenterPipelineMode(c->pg) != 1
         || PQsendQueryParams(c->pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0)
            != 1
-        || PQsendQueryPrepared(c->pg, db_stmts[DB_S_TENANT_SCOPE].name, 1,
-                               &slug, NULL, NULL, 0) != 1
+        || PQsendQueryPrepared(c->pg, db_stmts[stmt].name, nparams, values,
+                               NULL, NULL, 0) != 1
         || PQpipelineSync(c->pg) != 1)
     {
         db_err(err, errlen, "BEGIN", c->pg, NULL);

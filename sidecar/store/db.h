@@ -11,7 +11,8 @@
  * Tenant scope: db_begin_tenant opens a transaction and SET LOCALs
  * hubgate.tenant from the signed tenant slug (through tenant_id_by_slug),
  * so row-level security confines every statement of that transaction to
- * the tenant, WHERE clause or not.
+ * the tenant, WHERE clause or not.  A webhook carries no tenant:
+ * db_begin_integration takes the tenant owning the integration instead.
  *
  * Return contract: int functions return 0 or -1; on -1 they write a one-line
  * reason to err (never the conninfo).  PGresult objects returned by db_exec
@@ -84,6 +85,15 @@ int db_command(db_conn_t *c, const char *sql, char *err, size_t errlen);
  */
 int db_begin_tenant(db_conn_t *c, const char *slug,
     char tenant[DB_UUID_LEN + 1], char *err, size_t errlen);
+
+/*
+ * The same for a webhook, which names no tenant: the tenant is the one
+ * owning the integration (uuid text) when its provider is provider.
+ * Returns 1 when there is no such integration.
+ */
+int db_begin_integration(db_conn_t *c, const char *provider,
+    const char *integration, char tenant[DB_UUID_LEN + 1], char *err,
+    size_t errlen);
 
 /* COMMIT; -1 (and the transaction is gone) on failure */
 int db_commit(db_conn_t *c, char *err, size_t errlen);

@@ -35,6 +35,11 @@
     "((extract(epoch FROM " t ".created_at) * 1000000)::bigint::text"         \
     " || '_' || " t ".id)"
 
+/* the same over another timestamp column c */
+#define DB_CURSOR_AT(t, c)                                                    \
+    "((extract(epoch FROM " t "." c ") * 1000000)::bigint::text"             \
+    " || '_' || " t ".id)"
+
 
 #define DB_STMTS(X)                                                           \
     X(DB_S_TENANT_SCOPE,                                                      \
@@ -149,6 +154,73 @@
       "SELECT kek_version, data_keys FROM kek_versions_in_use()")             \
     X(DB_S_KEK_PROBE,                                                         \
       "SELECT kek_version, tenant_id, wrapped_key FROM kek_probe()")          \
+    X(DB_S_WEBHOOK_SCOPE,                                                     \
+      "SELECT set_config('hubgate.tenant',"                                   \
+      " COALESCE(integration_tenant($2::uuid, $1)::text, ''), true)")         \
+                                                                              \
+    X(DB_S_WEBHOOK_INSERT,                                                    \
+      "WITH ins AS (INSERT INTO webhook_events (tenant_id, provider,"         \
+      "   integration_id, event_id, event_type, body)"                        \
+      "   VALUES (" DB_TENANT_UUID ", $1, $2::uuid, $3, $4, $5)"              \
+      "   ON CONFLICT (provider, integration_id, event_id) DO NOTHING"        \
+      "   RETURNING id),"                                                     \
+      " job AS (INSERT INTO jobs (tenant_id, integration_id, kind, payload,"  \
+      "   unique_key) SELECT " DB_TENANT_UUID ", $2::uuid, "                  \
+      "   'webhook.process',"                                                 \
+      "   jsonb_build_object('event_id', ins.id), 'webhook:' || ins.id"       \
+      "   FROM ins)"                                                          \
+      " SELECT id, false FROM ins UNION ALL"                                  \
+      " SELECT e.id, true FROM webhook_events e WHERE NOT EXISTS"             \
+      "   (SELECT 1 FROM ins) AND e.provider = $1"                            \
+      "   AND e.integration_id = $2::uuid AND e.event_id = $3")               \
+                                                                              \
+    X(DB_S_WEBHOOK_FIND,                                                      \
+      "SELECT id FROM webhook_events WHERE tenant_id = " DB_TENANT_UUID       \
+      " AND provider = $1 AND integration_id = $2::uuid AND event_id = $3")   \
+                                                                              \
+    X(DB_S_WEBHOOK_LIST,                                                      \
+      "SELECT " DB_CURSOR_AT("e", "received_at") ","                          \
+      " json_build_object('id', e.id, 'provider', e.provider,"                \
+      " 'integration_id', e.integration_id, 'event_id', e.event_id,"          \
+      " 'event_type', e.event_type, 'received_at', e.received_at,"            \
+      " 'processed_at', e.processed_at, 'size', octet_length(e.body))"        \
+      " FROM webhook_events e WHERE e.tenant_id = " DB_TENANT_UUID            \
+      " AND ($1::bigint IS NULL OR (e.received_at, e.id) < (timestamptz"      \
+      "     'epoch' + $1::bigint * interval '1 microsecond', $2::uuid))"      \
+      " AND ($3::text IS NULL OR e.provider = $3)"                            \
+      " AND ($4::uuid IS NULL OR e.integration_id = $4::uuid)"                \
+      " ORDER BY e.received_at DESC, e.id DESC LIMIT $5::int")                \
+                                                                              \
+    X(DB_S_WHSEC_LIVE,                                                        \
+      "SELECT sealed FROM credentials WHERE tenant_id = " DB_TENANT_UUID      \
+      " AND integration_id = $1::uuid AND purpose = 'webhook_secret'"         \
+      " AND (valid_until IS NULL OR valid_until > now())"                     \
+      " ORDER BY created_at DESC, id DESC LIMIT 16")                          \
+                                                                              \
+    X(DB_S_WHSEC_OVERLAP,                                                     \
+      "UPDATE credentials SET valid_until = LEAST(valid_until,"               \
+      " now() + $2::int * interval '1 second'), updated_at = now()"           \
+      " WHERE tenant_id = " DB_TENANT_UUID " AND integration_id = $1::uuid"   \
+      " AND purpose = 'webhook_secret'"                                       \
+      " AND (valid_until IS NULL OR valid_until > now())")                    \
+                                                                              \
+    X(DB_S_WHSEC_PURGE,                                                       \
+      "DELETE FROM credentials WHERE tenant_id = " DB_TENANT_UUID             \
+      " AND integration_id = $1::uuid AND purpose = 'webhook_secret'"         \
+      " AND ($2::bool OR valid_until <= now())")                              \
+                                                                              \
+    X(DB_S_WHSEC_META,                                                        \
+      "SELECT json_build_object('integration_id', i.id, 'secrets',"           \
+      " COALESCE((SELECT json_agg(json_build_object('created_at', "           \
+      "   c.created_at,"                                                      \
+      "   'valid_until', c.valid_until) ORDER BY"                             \
+      "   c.created_at DESC, c.id DESC)"                                      \
+      "   FROM credentials c WHERE c.integration_id = i.id"                   \
+      "   AND c.purpose = 'webhook_secret'"                                   \
+      "   AND (c.valid_until IS NULL OR c.valid_until > now())), '[]'))"      \
+      " FROM integrations i WHERE i.tenant_id = " DB_TENANT_UUID              \
+      " AND i.id = $1::uuid")                                                 \
+                                                                              \
     X(DB_S_PING,                                                              \
       "SELECT 1")
 

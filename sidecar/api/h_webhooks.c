@@ -1,0 +1,887 @@
+
+/*
+ * hubgated: webhooks.  The intake of events the edge verified
+ * (POST /v1/webhooks/{provider}/{integration}), the edge's secret
+ * subrequest (GET /v1/webhook-secrets/{provider}/{integration}), and the
+ * tenant's side: an integration's webhook secret and the events received.
+ *
+ * A webhook names no tenant: its transaction is scoped to the tenant that
+ * owns the integration (api_tx_begin_integration), and from there it is
+ * an ordinary RLS-confined request.  The event row and its job are
+ * inserted by one statement and committed by the server before the 200,
+ * so an answered event is never lost and a redelivery adds nothing.
+ * Neither a body nor a secret is ever logged.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "api.h"
+#include "validate.h"
+#include "../log.h"
+#include "../vault/keyring.h"
+
+
+#define H_WH_EVENT_ID_MAX   512     /* webhook_events.event_id */
+#define H_WH_NAME_MAX       63      /* a provider or scheme name */
+#define H_WH_SECRETS_MAX    16
+#define H_WH_RANDOM_LEN     32      /* bytes in a generated secret */
+#define H_WH_LIST_DEFAULT   50
+#define H_WH_LIST_MAX       200
+#define H_WH_PURPOSE        "webhook_secret"
+#define H_WH_SECRET_REQUEST "secret-request"
+
+
+/* the event object of a parsed payload (borrowed), or NULL */
+typedef const json_t *(*h_wh_event_pt)(const json_t *doc);
+
+/*
+ * A scheme whose payload says what the event is: where the event object
+ * is, its id and type members, and whether a payload without an id is
+ * refused (400 bad_event) or identified by the hash of its body.  A
+ * scheme not listed is identified by the X-Hubgate-Webhook id, or by the
+ * hash, and has no type.
+ */
+typedef struct {
+    const char     *scheme;
+    h_wh_event_pt   event;
+    const char     *id;             /* NULL: only the header carries it */
+    const char     *type;           /* NULL: no type */
+    int             required;
+} h_wh_scheme_t;
+
+
+typedef struct {
+    char         scheme[H_WH_NAME_MAX + 1];
+    const char  *header_id;         /* in r->webhook, or NULL */
+    char         event_id[H_WH_EVENT_ID_MAX + 1];
+    char        *event_type;        /* owned, or NULL */
+} h_wh_event_t;
+
+
+static const json_t *h_wh_doc(const json_t *doc);
+static const json_t *h_wh_intuit(const json_t *doc);
+static const json_t *h_wh_pubsub(const json_t *doc);
+static int h_wh_name(const char *s);
+static int h_wh_params(api_req_t *r);
+static int h_wh_header(api_req_t *r, h_wh_event_t *ev);
+static int h_wh_identify(api_req_t *r, h_wh_event_t *ev);
+static int h_wh_string(const json_t *v, char *out, size_t size);
+static void h_wh_hash(api_req_t *r, h_wh_event_t *ev);
+static int h_wh_record(api_req_t *r, h_wh_event_t *ev);
+static int h_wh_generate(char *out, size_t size);
+static void h_wh_meta(api_req_t *r, const char *generated);
+
+
+static const h_wh_scheme_t  h_wh_schemes[] = {
+    { "stripe",    h_wh_doc,     "id",         "type",  1 },
+    { "square",    h_wh_doc,     "event_id",   "type",  1 },
+    { "intuit",    h_wh_intuit,  "id",         "type",  0 },
+    { "pubsub",    h_wh_pubsub,  "messageId",  NULL,    1 },
+    { "standard",  h_wh_doc,     NULL,         "type",  0 },
+};
+
+
+static const json_t *
+h_wh_doc(const json_t *doc)
+{
+    return json_is_object(doc) ? doc : NULL;
+}
+
+
+/* a CloudEvent, or the one element of a one-element array of them; a
+ * batch or the legacy eventNotifications shape has no single id */
+static const json_t *
+h_wh_intuit(const json_t *doc)
+{
+    if (json_is_array(doc) && json_array_size(doc) == 1) {
+        doc = json_array_get(doc, 0);
+    }
+
+    return json_is_object(doc) ? doc : NULL;
+}
+
+
+static const json_t *
+h_wh_pubsub(const json_t *doc)
+{
+    const json_t  *m;
+
+    m = json_is_object(doc) ? json_object_get(doc, "message") : NULL;
+
+    return json_is_object(m) ? m : NULL;
+}
+
+
+/* [a-z0-9_]{1,63}: the shape of a provider or scheme name */
+static int
+h_wh_name(const char *s)
+{
+    size_t  n;
+
+    n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_");
+
+    return n > 0 && n <= H_WH_NAME_MAX && s[n] == '\0';
+}
+
+
+/* {provider} and {integration} can name an integration, else 404 */
+static int
+h_wh_params(api_req_t *r)
+{
+    if (!h_wh_name(r->params[0]) || !h_uuid(r->params[1])) {
+        api_error(r, 404, "not_found", "no integration %s for provider"
+                  " %s", h_uuid(r->params[1]) ? r->params[1] : "(malformed)",
+                  h_wh_name(r->params[0]) ? r->params[0] : "(malformed)");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * The signed X-Hubgate-Webhook: "scheme=<s>" or "scheme=<s>;id=<id>".
+ * Anything else was not made by a webhook location of the edge: 401.
+ */
+static int
+h_wh_header(api_req_t *r, h_wh_event_t *ev)
+{
+    size_t       n, i, len;
+    const char  *p;
+
+    if (strncmp(r->webhook, "scheme=", 7) != 0) {
+        api_error(r, 401, "unauthorized", "the request was not verified by a"
+                  " webhook location of the edge");
+        return -1;
+    }
+
+    p = r->webhook + 7;
+    n = strcspn(p, ";");
+
+    if (n == 0 || n > H_WH_NAME_MAX) {
+        api_error(r, 401, "unauthorized", "the edge's webhook identity is"
+                  " malformed");
+        return -1;
+    }
+
+    memcpy(ev->scheme, p, n);
+    ev->scheme[n] = '\0';
+
+    if (!h_wh_name(ev->scheme)) {
+        api_error(r, 401, "unauthorized", "the edge's webhook identity is"
+                  " malformed");
+        return -1;
+    }
+
+    p += n;
+
+    if (*p == '\0') {
+        return 0;
+    }
+
+    if (strncmp(p, ";id=", 4) != 0) {
+        api_error(r, 401, "unauthorized", "the edge's webhook identity is"
+                  " malformed");
+        return -1;
+    }
+
+    /* everything after ";id=" is the id, as the provider sent it */
+    p += 4;
+    len = strlen(p);
+
+    for (i = 0; i < len; i++) {
+        if (p[i] < 0x20 || p[i] > 0x7e) {
+            break;
+        }
+    }
+
+    if (len == 0 || len > H_WH_EVENT_ID_MAX || i != len) {
+        api_error(r, 400, "bad_event", "the event id must be 1 to %d"
+                  " printable ASCII characters", H_WH_EVENT_ID_MAX);
+        return -1;
+    }
+
+    ev->header_id = p;
+    return 0;
+}
+
+
+/* a JSON string of 1..512 bytes without NUL, copied; else -1 */
+static int
+h_wh_string(const json_t *v, char *out, size_t size)
+{
+    size_t       len;
+    const char  *s;
+
+    if (!json_is_string(v)) {
+        return -1;
+    }
+
+    s = json_string_value(v);
+    len = json_string_length(v);
+
+    if (len == 0 || len >= size || strlen(s) != len) {
+        return -1;
+    }
+
+    memcpy(out, s, len + 1);
+    return 0;
+}
+
+
+/* "sha256:<hex of the body>" */
+static void
+h_wh_hash(api_req_t *r, h_wh_event_t *ev)
+{
+    size_t               i;
+    unsigned int         n;
+    unsigned char        md[EVP_MAX_MD_SIZE];
+    static const char    digits[] = "0123456789abcdef";
+
+    n = 0;
+    if (EVP_Digest(r->body ? r->body : "", r->body_len, md, &n, EVP_sha256(),
+                   NULL)
+        != 1)
+    {
+        n = 0;
+    }
+
+    memcpy(ev->event_id, "sha256:", 7);
+
+    for (i = 0; i < n; i++) {
+        ev->event_id[7 + 2 * i] = digits[md[i] >> 4];
+        ev->event_id[7 + 2 * i + 1] = digits[md[i] & 0xf];
+    }
+
+    ev->event_id[7 + 2 * n] = '\0';
+}
+
+
+/*
+ * The event id (header, payload by scheme, or hash of the body) and type.
+ * -1 after answering 400 bad_event or 500.
+ */
+static int
+h_wh_identify(api_req_t *r, h_wh_event_t *ev)
+{
+    size_t                i;
+    json_t               *doc;
+    const json_t         *event, *type;
+    const h_wh_scheme_t  *sc;
+
+    sc = NULL;
+
+    for (i = 0; i < sizeof(h_wh_schemes) / sizeof(h_wh_schemes[0]); i++) {
+        if (strcmp(h_wh_schemes[i].scheme, ev->scheme) == 0) {
+            sc = &h_wh_schemes[i];
+            break;
+        }
+    }
+
+    doc = NULL;
+    event = NULL;
+
+    if (sc != NULL && (sc->type != NULL || ev->header_id == NULL)) {
+        doc = r->body_len
+              ? json_loadb(r->body, r->body_len, JSON_DECODE_ANY, NULL)
+              : NULL;
+        event = doc ? sc->event(doc) : NULL;
+    }
+
+    if (ev->header_id != NULL) {
+        memcpy(ev->event_id, ev->header_id, strlen(ev->header_id) + 1);
+
+    } else if (sc != NULL && sc->id != NULL
+               && h_wh_string(event ? json_object_get(event, sc->id) : NULL,
+                              ev->event_id, sizeof(ev->event_id))
+                  == 0)
+    {
+        /* the payload's id */
+
+    } else if (sc != NULL && sc->required) {
+        json_decref(doc);
+        api_error(r, 400, "bad_event", "a %s event must be JSON with"
+                  " a string %s of 1 to %d bytes", sc->scheme, sc->id,
+                  H_WH_EVENT_ID_MAX);
+        return -1;
+
+    } else {
+        h_wh_hash(r, ev);
+    }
+
+    type = (event && sc->type) ? json_object_get(event, sc->type) : NULL;
+
+    if (json_is_string(type) && json_string_length(type) > 0
+        && strlen(json_string_value(type)) == json_string_length(type))
+    {
+        ev->event_type = strdup(json_string_value(type));
+        if (ev->event_type == NULL) {
+            json_decref(doc);
+            api_error(r, 500, "internal", "out of memory");
+            return -1;
+        }
+    }
+
+    json_decref(doc);
+    return 0;
+}
+
+
+void
+h_webhook_intake(api_req_t *r)
+{
+    h_wh_event_t  ev;
+
+    memset(&ev, 0, sizeof(ev));
+
+    if (h_wh_header(r, &ev) != 0 || h_wh_params(r) != 0
+        || h_wh_identify(r, &ev) != 0)
+    {
+        return;
+    }
+
+    if (api_tx_begin_integration(r, r->params[0], r->params[1]) == 0) {
+        h_wh_record(r, &ev);
+    }
+
+    free(ev.event_type);
+}
+
+
+/*
+ * The event and, when it is new, its job: one statement.  A redelivery
+ * finds the row already there (the statement's own snapshot, or a fresh
+ * one when a concurrent delivery committed it meanwhile).
+ */
+static int
+h_wh_record(api_req_t *r, h_wh_event_t *ev)
+{
+    int          dup;
+    char         err[512];
+    PGresult    *res;
+    const char  *v[5];
+    int          lens[5], fmts[5];
+
+    v[0] = r->params[0];
+    v[1] = r->params[1];
+    v[2] = ev->event_id;
+    v[3] = ev->event_type;
+    v[4] = r->body ? r->body : "";
+    lens[0] = lens[1] = lens[2] = lens[3] = 0;
+    lens[4] = (int) r->body_len;
+    fmts[0] = fmts[1] = fmts[2] = fmts[3] = 0;
+    fmts[4] = 1;
+
+    res = db_execb(r->db, DB_S_WEBHOOK_INSERT, 5, v, lens, fmts, err,
+                   sizeof(err));
+    if (res == NULL) {
+        api_db_error(r, err);
+        return -1;
+    }
+
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        res = db_exec(r->db, DB_S_WEBHOOK_FIND, 3, v, err, sizeof(err));
+        if (res == NULL) {
+            api_db_error(r, err);
+            return -1;
+        }
+
+        if (PQntuples(res) != 1) {
+            PQclear(res);
+            api_error(r, 500, "internal", "the event was neither stored nor"
+                      " found (request id %s)", r->request_id);
+            return -1;
+        }
+
+        dup = 1;
+
+    } else {
+        dup = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    }
+
+    api_json(r, 200, json_pack("{s:s,s:s,s:b}", "id", PQgetvalue(res, 0, 0),
+                               "event_id", ev->event_id, "duplicate", dup));
+    PQclear(res);
+
+    return 0;
+}
+
+
+/*
+ * The edge's subrequest: the live secrets, newest first.  Only a request
+ * the edge signed as "secret-request" gets them; a tenant's never does.
+ */
+void
+h_webhook_secrets(api_req_t *r)
+{
+    int             i, n;
+    char            err[512];
+    size_t          bloblen, outlen;
+    json_t         *list;
+    PGresult       *res;
+    const char     *v[1];
+    unsigned char  *blob, *out;
+
+    if (strcmp(r->webhook, H_WH_SECRET_REQUEST) != 0) {
+        api_error(r, 403, "forbidden", "webhook secrets are for the edge's"
+                  " secret subrequest only");
+        return;
+    }
+
+    if (h_wh_params(r) != 0
+        || api_tx_begin_integration(r, r->params[0], r->params[1]) != 0)
+    {
+        return;
+    }
+
+    v[0] = r->params[1];
+    res = db_exec(r->db, DB_S_WHSEC_LIVE, 1, v, err, sizeof(err));
+    if (res == NULL) {
+        api_db_error(r, err);
+        return;
+    }
+
+    n = PQntuples(res);
+
+    if (n == 0) {
+        PQclear(res);
+        api_error(r, 404, "not_found", "integration %s has no live webhook"
+                  " secret", r->params[1]);
+        return;
+    }
+
+    list = json_array();
+
+    for (i = 0; i < n && i < H_WH_SECRETS_MAX && list != NULL; i++) {
+        blob = PQunescapeBytea((const unsigned char *) PQgetvalue(res, i, 0),
+                               &bloblen);
+        out = blob ? malloc(bloblen) : NULL;
+
+        if (out == NULL
+            || keyring_open(r->db, r->tenant, r->params[1], H_WH_PURPOSE,
+                            "edge", r->request_id, blob, bloblen, out,
+                            bloblen, &outlen, err, sizeof(err))
+               != 0)
+        {
+            if (out == NULL) {
+                snprintf(err, sizeof(err), "out of memory");
+            }
+            log_event(LOG_ERROR, "vault", "msg", err, NULL);
+            json_decref(list);
+            list = NULL;
+
+        } else {
+            json_array_append_new(list, json_stringn((const char *) out,
+                                                     outlen));
+            OPENSSL_cleanse(out, outlen);
+        }
+
+        free(out);
+        PQfreemem(blob);
+    }
+
+    PQclear(res);
+
+    if (list == NULL) {
+        api_error(r, 500, "internal", "cannot open the webhook secrets"
+                  " (request id %s)", r->request_id);
+        return;
+    }
+
+    api_json(r, 200, json_pack("{s:o}", "secrets", list));
+}
+
+
+/* "whsec_" + base64 of 32 random bytes */
+static int
+h_wh_generate(char *out, size_t size)
+{
+    unsigned char  raw[H_WH_RANDOM_LEN];
+
+    if (size < 6 + 4 * ((H_WH_RANDOM_LEN + 2) / 3) + 1
+        || RAND_bytes(raw, sizeof(raw)) != 1)
+    {
+        return -1;
+    }
+
+    memcpy(out, "whsec_", 6);
+    EVP_EncodeBlock((unsigned char *) out + 6, raw, sizeof(raw));
+    OPENSSL_cleanse(raw, sizeof(raw));
+
+    return 0;
+}
+
+
+/* answers the integration's webhook secret metadata (+ a generated one) */
+static void
+h_wh_meta(api_req_t *r, const char *generated)
+{
+    char         err[512];
+    json_t      *meta;
+    PGresult    *res;
+    const char  *v[1];
+
+    v[0] = r->params[0];
+    res = db_exec(r->db, DB_S_WHSEC_META, 1, v, err, sizeof(err));
+    if (res == NULL) {
+        api_db_error(r, err);
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        return;
+    }
+
+    if (generated == NULL) {
+        api_raw(r, 200, "application/json", PQgetvalue(res, 0, 0),
+                PQgetlength(res, 0, 0));
+        PQclear(res);
+        return;
+    }
+
+    meta = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    PQclear(res);
+
+    if (meta == NULL
+        || json_object_set_new(meta, "secret", json_string(generated)) != 0)
+    {
+        json_decref(meta);
+        api_error(r, 500, "internal", "out of memory");
+        return;
+    }
+
+    api_json(r, 200, meta);
+}
+
+
+void
+h_webhook_secret_put(api_req_t *r)
+{
+    char              err[512], vers[16], overlap[16], target[96];
+    char              gen[64];
+    size_t            bloblen, len;
+    json_t           *body;
+    uint32_t          ver;
+    PGresult         *res;
+    const char       *v[4], *secret;
+    unsigned char    *blob;
+    validate_errs_t   errs;
+    validate_whsec_t  w;
+    int               lens[4], fmts[4];
+
+    if (!h_uuid(r->params[0])) {
+        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        return;
+    }
+
+    body = api_body_json(r);
+    if (body == NULL) {
+        return;
+    }
+
+    memset(&errs, 0, sizeof(errs));
+    memset(&w, 0, sizeof(w));
+    gen[0] = '\0';
+    blob = NULL;
+
+    if (validate_webhook_secret(body, &w, &errs) != 0) {
+        api_error_json(r, 422, validate_errors_json(&errs));
+        goto done;
+    }
+
+    if (w.secret == NULL) {
+        if (h_wh_generate(gen, sizeof(gen)) != 0) {
+            api_error(r, 500, "internal", "cannot generate a secret");
+            goto done;
+        }
+
+        secret = gen;
+        len = strlen(gen);
+
+    } else {
+        secret = w.secret;
+        len = w.secret_len;
+    }
+
+    if (api_tx_begin(r) != 0) {
+        goto done;
+    }
+
+    /* the integration's row lock serialises rotations */
+    v[0] = r->params[0];
+    res = db_exec(r->db, DB_S_INT_LOCK, 1, v, err, sizeof(err));
+    if (res == NULL) {
+        api_db_error(r, err);
+        goto done;
+    }
+
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        goto done;
+    }
+
+    PQclear(res);
+
+    /* expired secrets go; the live ones end after the overlap */
+    v[1] = "false";
+    res = db_exec(r->db, DB_S_WHSEC_PURGE, 2, v, err, sizeof(err));
+    if (res == NULL) {
+        api_db_error(r, err);
+        goto done;
+    }
+
+    PQclear(res);
+
+    snprintf(overlap, sizeof(overlap), "%ld", w.overlap_seconds);
+    v[1] = overlap;
+    res = db_exec(r->db, DB_S_WHSEC_OVERLAP, 2, v, err, sizeof(err));
+    if (res == NULL) {
+        api_db_error(r, err);
+        goto done;
+    }
+
+    PQclear(res);
+
+    if (keyring_seal(r->db, r->tenant, r->params[0], H_WH_PURPOSE,
+                     (const unsigned char *) secret, len, &blob, &bloblen,
+                     &ver, err, sizeof(err))
+        != 0)
+    {
+        log_event(LOG_ERROR, "vault", "msg", err, NULL);
+        api_error(r, 500, "internal", "cannot seal the secret (request id"
+                  " %s)", r->request_id);
+        goto done;
+    }
+
+    snprintf(vers, sizeof(vers), "%u", ver);
+    v[1] = H_WH_PURPOSE;
+    v[2] = (const char *) blob;
+    v[3] = vers;
+    lens[0] = lens[1] = lens[3] = 0;
+    lens[2] = (int) bloblen;
+    fmts[0] = fmts[1] = fmts[3] = 0;
+    fmts[2] = 1;
+
+    res = db_execb(r->db, DB_S_CRED_INSERT, 4, v, lens, fmts, err,
+                   sizeof(err));
+    if (res == NULL) {
+        api_db_error(r, err);
+        goto done;
+    }
+
+    PQclear(res);
+    snprintf(target, sizeof(target), "integration:%s", r->params[0]);
+
+    if (api_audit(r, "integration.webhook_secret.set", target,
+                  json_pack("{s:b,s:I}", "generated", w.secret == NULL,
+                            "overlap_seconds",
+                            (json_int_t) w.overlap_seconds))
+        != 0)
+    {
+        goto done;
+    }
+
+    h_wh_meta(r, gen[0] ? gen : NULL);
+
+done:
+
+    /* the body and the tree hold the secret: wipe them before freeing */
+    if (w.secret != NULL) {
+        OPENSSL_cleanse((void *) w.secret, w.secret_len);
+    }
+
+    if (r->body) {
+        OPENSSL_cleanse(r->body, r->body_len);
+    }
+
+    OPENSSL_cleanse(gen, sizeof(gen));
+    free(blob);
+    json_decref(body);
+}
+
+
+void
+h_webhook_secret_get(api_req_t *r)
+{
+    if (!h_uuid(r->params[0])) {
+        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        return;
+    }
+
+    if (api_tx_begin(r) != 0) {
+        return;
+    }
+
+    h_wh_meta(r, NULL);
+}
+
+
+void
+h_webhook_secret_delete(api_req_t *r)
+{
+    char         err[512], target[96];
+    PGresult    *res;
+    const char  *v[2];
+
+    if (!h_uuid(r->params[0])) {
+        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        return;
+    }
+
+    if (api_tx_begin(r) != 0) {
+        return;
+    }
+
+    v[0] = r->params[0];
+    res = db_exec(r->db, DB_S_INT_LOCK, 1, v, err, sizeof(err));
+    if (res == NULL) {
+        api_db_error(r, err);
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
+        return;
+    }
+
+    PQclear(res);
+
+    v[1] = "true";
+    res = db_exec(r->db, DB_S_WHSEC_PURGE, 2, v, err, sizeof(err));
+    if (res == NULL) {
+        api_db_error(r, err);
+        return;
+    }
+
+    PQclear(res);
+    snprintf(target, sizeof(target), "integration:%s", r->params[0]);
+
+    if (api_audit(r, "integration.webhook_secret.delete", target, NULL) != 0)
+    {
+        return;
+    }
+
+    api_raw(r, 204, "application/json", "", 0);
+}
+
+
+void
+h_webhook_events(api_req_t *r)
+{
+    int          i, n, rows, limit;
+    char         err[512], lim[16], us[24], *buf, *p;
+    size_t       size;
+    PGresult    *res;
+    const char  *cursor, *sep, *v[5];
+
+    limit = h_limit(r, H_WH_LIST_DEFAULT, H_WH_LIST_MAX);
+    if (limit < 0) {
+        api_error(r, 400, "bad_request", "limit must be an integer from 1"
+                  " to %d", H_WH_LIST_MAX);
+        return;
+    }
+
+    v[0] = NULL;
+    v[1] = NULL;
+    cursor = api_query(r, "cursor");
+
+    if (cursor != NULL) {
+        sep = strchr(cursor, '_');
+
+        if (sep == NULL || sep == cursor || sep - cursor > 19
+            || strspn(cursor, "0123456789") != (size_t) (sep - cursor)
+            || !h_uuid(sep + 1))
+        {
+            api_error(r, 400, "bad_request", "cursor is not one this API"
+                      " returned");
+            return;
+        }
+
+        snprintf(us, sizeof(us), "%.*s", (int) (sep - cursor), cursor);
+        v[0] = us;
+        v[1] = sep + 1;
+    }
+
+    v[2] = api_query(r, "provider");
+    v[3] = api_query(r, "integration");
+
+    if (v[2] != NULL && !h_wh_name(v[2])) {
+        api_error(r, 400, "bad_request", "provider must be a provider name");
+        return;
+    }
+
+    if (v[3] != NULL && !h_uuid(v[3])) {
+        api_error(r, 400, "bad_request", "integration must be an"
+                  " integration id");
+        return;
+    }
+
+    snprintf(lim, sizeof(lim), "%d", limit + 1);
+    v[4] = lim;
+
+    if (api_tx_begin(r) != 0) {
+        return;
+    }
+
+    res = db_exec(r->db, DB_S_WEBHOOK_LIST, 5, v, err, sizeof(err));
+    if (res == NULL) {
+        api_db_error(r, err);
+        return;
+    }
+
+    n = PQntuples(res);
+    rows = n < limit ? n : limit;
+
+    /* {"data":[row,...],"next_cursor":"..."|null}: rows as rendered */
+    size = 64;
+    for (i = 0; i < rows; i++) {
+        size += PQgetlength(res, i, 1) + 1;
+    }
+
+    if (n > limit) {
+        size += PQgetlength(res, limit - 1, 0);
+    }
+
+    buf = malloc(size);
+    if (buf == NULL) {
+        PQclear(res);
+        api_error(r, 500, "internal", "out of memory");
+        return;
+    }
+
+    p = stpcpy(buf, "{\"data\":[");
+
+    for (i = 0; i < rows; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+        p = stpcpy(p, PQgetvalue(res, i, 1));
+    }
+
+    p = stpcpy(p, "],\"next_cursor\":");
+
+    if (n > limit) {
+        *p++ = '"';
+        p = stpcpy(p, PQgetvalue(res, limit - 1, 0));
+        *p++ = '"';
+    } else {
+        p = stpcpy(p, "null");
+    }
+
+    *p++ = '}';
+
+    *p = '\0';
+    api_raw_take(r, 200, "application/json", buf, p - buf);
+    PQclear(res);
+}
