@@ -7,7 +7,8 @@ CC           ?= cc
 FUZZ_SECONDS ?= 60
 
 CORE_SRCS    := ngx_module/hg_jwt.c ngx_module/hg_jwks.c ngx_module/hg_webhook.c \
-                ngx_module/hg_identity.c ngx_module/hg_limit.c
+                ngx_module/hg_identity.c ngx_module/hg_limit.c \
+                ngx_module/hg_whevent.c
 CORE_HDRS    := $(CORE_SRCS:.c=.h)
 CORE_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O2 -Wall -Wextra -Werror \
                 -Wno-unused-parameter -Ingx_module
@@ -20,6 +21,7 @@ FUZZ_BINS    := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 MODULE_SRCS  := config $(wildcard ngx_module/*.c ngx_module/*.h)
 
 .PHONY: all deps module sidecar test-sidecar format-check bench-sidecar \
+        bench-webhook \
         asan unit tools fuzz fuzz-build test test-edge demo demo-stop bench \
         clean
 
@@ -42,8 +44,9 @@ $(BUILD)/hg-jwt: t/tools/hg_jwt_tool.c $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CORE_CFLAGS) -o $@ t/tools/hg_jwt_tool.c $(CORE_SRCS) $(CORE_LIBS)
 
-# hubgated: every sidecar source, the identity core it shares with the
-# edge, and the generated file that embeds sql/ and the OpenAPI document
+# hubgated: every sidecar source, the identity and webhook event cores it
+# shares with the edge, and the generated file that embeds sql/ and the
+# OpenAPI document
 SIDECAR_SRCS := $(wildcard sidecar/*.c sidecar/*/*.c)
 SIDECAR_HDRS := $(wildcard sidecar/*.h sidecar/*/*.h)
 SIDECAR_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 -Wall -Wextra -Werror \
@@ -59,17 +62,20 @@ $(BUILD)/gen/embedded.c: $(EMBEDDED) tools/embed.pl
 sidecar: $(BUILD)/hubgated
 
 $(BUILD)/hubgated: $(SIDECAR_SRCS) $(SIDECAR_HDRS) $(BUILD)/gen/embedded.c \
-                   ngx_module/hg_identity.c ngx_module/hg_identity.h
+                   ngx_module/hg_identity.c ngx_module/hg_identity.h \
+                   ngx_module/hg_whevent.c ngx_module/hg_whevent.h
 	$(CC) $(SIDECAR_CFLAGS) -o $@ $(SIDECAR_SRCS) $(BUILD)/gen/embedded.c \
-	    ngx_module/hg_identity.c $(SIDECAR_LIBS)
+	    ngx_module/hg_identity.c ngx_module/hg_whevent.c $(SIDECAR_LIBS)
 
 # the same with AddressSanitizer and UBSan, for the end-to-end suites
 $(BUILD)/asan/hubgated: $(SIDECAR_SRCS) $(SIDECAR_HDRS) \
-                        $(BUILD)/gen/embedded.c ngx_module/hg_identity.c
+                        $(BUILD)/gen/embedded.c ngx_module/hg_identity.c \
+                        ngx_module/hg_whevent.c ngx_module/hg_whevent.h
 	@mkdir -p $(BUILD)/asan
 	$(CC) $(SIDECAR_CFLAGS) -O1 -fsanitize=address,undefined \
 	    -fno-omit-frame-pointer -o $@ $(SIDECAR_SRCS) \
-	    $(BUILD)/gen/embedded.c ngx_module/hg_identity.c $(SIDECAR_LIBS)
+	    $(BUILD)/gen/embedded.c ngx_module/hg_identity.c \
+	    ngx_module/hg_whevent.c $(SIDECAR_LIBS)
 
 VAULT_SRCS   := sidecar/vault/vault.c
 VAULT_HDRS   := sidecar/vault/vault.h
@@ -164,10 +170,14 @@ demo-stop:
 	@tools/demo.sh stop
 
 bench: deps module tools sidecar
-	@bench/run.sh; s=$$?; bench/sidecar.sh || s=1; exit $$s
+	@bench/run.sh; s=$$?; bench/sidecar.sh || s=1; \
+	    bench/webhook.sh || s=1; exit $$s
 
 bench-sidecar: deps module sidecar
 	@bench/sidecar.sh
+
+bench-webhook: deps module sidecar
+	@bench/webhook.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -16,6 +16,7 @@
 
 
 #include "ngx_http_hubgate_module.h"
+#include "hg_whevent.h"
 
 
 #define NGX_HTTP_HUBGATE_WH_TTL         60
@@ -272,6 +273,21 @@ ngx_http_hubgate_webhook_secrets(ngx_http_request_t *r,
                           "hubgate: webhook secret_request \"%V\" is not a "
                           "URI", &ctx->wh_key);
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /*
+         * A capture is decoded: "%3F" in the provider's URL must not
+         * become a query of the secret request.  No integration has such
+         * a name, so it has no secret.
+         */
+        if (ngx_strlchr(ctx->wh_key.data, ctx->wh_key.data + ctx->wh_key.len,
+                        '?')
+            || ngx_strlchr(ctx->wh_key.data,
+                           ctx->wh_key.data + ctx->wh_key.len, '#'))
+        {
+            ctx->wh_fetched = 1;
+            ctx->wh_fetch = NGX_HTTP_NOT_FOUND;
+            return NGX_OK;
         }
     }
 
@@ -845,6 +861,11 @@ ngx_http_hubgate_webhook_pubsub(ngx_http_request_t *r,
                                                NGX_HTTP_UNAUTHORIZED);
     }
 
+    /* Google's service account is no tenant, subject or role of ours */
+    ngx_str_null(&ctx->tenant);
+    ngx_str_null(&ctx->subject);
+    ngx_str_null(&ctx->roles);
+
     return ngx_http_hubgate_webhook_accept(r, wh, ctx, "");
 }
 
@@ -855,11 +876,38 @@ void
 ngx_http_hubgate_webhook_jwt_failed(ngx_http_request_t *r,
     ngx_http_hubgate_ctx_t *ctx)
 {
-    if (ctx->wh_status == NGX_HTTP_HUBGATE_WH_NONE) {
-        ctx->wh_status = NGX_HTTP_HUBGATE_WH_SIGNATURE;
-        ngx_http_hubgate_stat_inc(r, NGX_HTTP_HUBGATE_STAT_WEBHOOK
-                                     + NGX_HTTP_HUBGATE_WH_SIGNATURE);
+    ngx_uint_t  status;
+
+    if (ctx->wh_status != NGX_HTTP_HUBGATE_WH_NONE) {
+        return;
     }
+
+    switch (ctx->bad_request ? HG_JWT_ERR_MALFORMED : ctx->jwt_error) {
+
+    case HG_JWT_ERR_MISSING:
+        status = NGX_HTTP_HUBGATE_WH_MISSING;
+        break;
+
+    case HG_JWT_ERR_MALFORMED:
+    case HG_JWT_ERR_TOO_LARGE:
+    case HG_JWT_ERR_JSON:
+        status = NGX_HTTP_HUBGATE_WH_FORMAT;
+        break;
+
+    case HG_JWT_ERR_EXPIRED:
+        status = NGX_HTTP_HUBGATE_WH_STALE;
+        break;
+
+    case HG_JWT_ERR_NOT_YET_VALID:
+        status = NGX_HTTP_HUBGATE_WH_FUTURE;
+        break;
+
+    default:
+        status = NGX_HTTP_HUBGATE_WH_SIGNATURE;
+    }
+
+    ctx->wh_status = status;
+    ngx_http_hubgate_stat_inc(r, NGX_HTTP_HUBGATE_STAT_WEBHOOK + status);
 }
 
 
@@ -957,18 +1005,19 @@ ngx_http_hubgate_webhook_reject(ngx_http_request_t *r,
 
 
 /*
- * $hubgate_webhook_id: the signed header's id, else the payload's, read
- * only when the variable is used (stripe "id", square "event_id", intuit
- * a CloudEvent's "id", pubsub "message"."messageId").
+ * $hubgate_webhook_id: the event id hubgated will store (hg_whevent.h):
+ * the signed header's id, else the payload's or the hash of the body,
+ * worked out only when the variable is used.  Not found when the scheme
+ * requires a payload id the body lacks (hubgated refuses the event).
  */
 
 ngx_int_t
 ngx_http_hubgate_webhook_id(ngx_http_request_t *r,
     ngx_http_hubgate_ctx_t *ctx, ngx_str_t *id)
 {
+    int                           rc;
     size_t                        len;
-    json_t                       *root, *v;
-    const char                   *s;
+    char                          buf[HG_WHEVENT_ID_SIZE];
     ngx_http_hubgate_webhook_t   *wh;
     ngx_http_hubgate_loc_conf_t  *lcf;
 
@@ -986,43 +1035,30 @@ ngx_http_hubgate_webhook_id(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    root = json_loadb((const char *) ctx->wh_body.data, ctx->wh_body.len, 0,
-                      NULL);
-    v = NULL;
+    rc = hg_whevent_payload((const char *) wh->name.data,
+                            (const char *) ctx->wh_body.data,
+                            ctx->wh_body.len, buf, sizeof(buf), NULL);
 
-    if (wh->pubsub) {
-        v = json_object_get(json_object_get(root, "message"), "messageId");
-
-    } else if (ngx_strcmp(wh->name.data, "stripe") == 0) {
-        v = json_object_get(root, "id");
-
-    } else if (ngx_strcmp(wh->name.data, "square") == 0) {
-        v = json_object_get(root, "event_id");
-
-    } else if (ngx_strcmp(wh->name.data, "intuit") == 0) {
-        v = json_is_array(root) && json_array_size(root) == 1
-            ? json_object_get(json_array_get(root, 0), "id")
-            : json_object_get(root, "id");
-    }
-
-    s = json_is_string(v) ? json_string_value(v) : NULL;
-    len = s ? json_string_length(v) : 0;
-
-    if (len == 0 || len > HG_WH_ID_MAX) {
-        json_decref(root);
+    if (rc == HG_WHEVENT_MISSING) {
         return NGX_DECLINED;
     }
 
-    ctx->wh_id.data = ngx_pnalloc(r->pool, len);
-    if (ctx->wh_id.data == NULL) {
-        json_decref(root);
+    if (rc != HG_WHEVENT_OK && rc != HG_WHEVENT_HASHED) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "hubgate: webhook id of the %V scheme: %s", &wh->name,
+                      hg_whevent_strerror(rc));
         return NGX_ERROR;
     }
 
-    ngx_memcpy(ctx->wh_id.data, s, len);
-    ctx->wh_id.len = len;
+    len = ngx_strlen(buf);
 
-    json_decref(root);
+    ctx->wh_id.data = ngx_pnalloc(r->pool, len);
+    if (ctx->wh_id.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ctx->wh_id.data, buf, len);
+    ctx->wh_id.len = len;
 
     *id = ctx->wh_id;
 
@@ -1120,11 +1156,12 @@ ngx_http_hubgate_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             ccv.complex_value = wh->secret_request;
 
             if (val.len == 0 || val.data[0] != '/'
+                || ngx_strlchr(val.data, val.data + val.len, '?')
                 || ngx_http_compile_complex_value(&ccv) != NGX_OK)
             {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "hubgate_webhook: secret_request=\"%V\" "
-                                   "must be a URI such as /api/v1/"
+                                   "must be a path such as /api/v1/"
                                    "webhook-secrets/stripe/$integration",
                                    &val);
                 return NGX_CONF_ERROR;
@@ -1355,7 +1392,7 @@ ngx_http_hubgate_webhook_file(ngx_conf_t *cf, ngx_array_t *secrets,
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR || !ngx_is_file(&fi)
         || ngx_file_size(&fi) > 64 * 1024)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1474,6 +1511,15 @@ ngx_http_hubgate_webhook_merge(ngx_conf_t *cf,
 
     /* pubsub is a Google-signed token: the JWT step with Google's rules */
 
+    if ((conf->key_files ? conf->keys : prev->keys) == NULL
+        && conf->jwks_zone == NULL && prev->jwks_zone == NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hubgate_webhook pubsub needs Google's keys: add "
+                           "hubgate_jwt_key_file or hubgate_jwt_key_request");
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->jwt == NGX_CONF_UNSET || conf->jwt == 0) {
         conf->jwt = 1;
         ngx_str_set(&conf->realm, "pubsub");
@@ -1520,13 +1566,6 @@ ngx_http_hubgate_webhook_check(ngx_conf_t *cf,
 
     if (wh == NULL) {
         return NGX_CONF_OK;
-    }
-
-    if (wh->pubsub && conf->keys == NULL && conf->jwks_zone == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "hubgate_webhook pubsub needs Google's keys: add "
-                           "hubgate_jwt_key_file or hubgate_jwt_key_request");
-        return NGX_CONF_ERROR;
     }
 
     if (wh->secret_request == NULL) {

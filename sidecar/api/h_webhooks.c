@@ -25,9 +25,9 @@
 #include "validate.h"
 #include "../log.h"
 #include "../vault/keyring.h"
+#include "../../ngx_module/hg_whevent.h"
 
 
-#define H_WH_EVENT_ID_MAX   512     /* webhook_events.event_id */
 #define H_WH_NAME_MAX       63      /* a provider or scheme name */
 #define H_WH_SECRETS_MAX    16
 #define H_WH_RANDOM_LEN     32      /* bytes in a generated secret */
@@ -37,85 +37,23 @@
 #define H_WH_SECRET_REQUEST "secret-request"
 
 
-/* the event object of a parsed payload (borrowed), or NULL */
-typedef const json_t *(*h_wh_event_pt)(const json_t *doc);
-
-/*
- * A scheme whose payload says what the event is: where the event object
- * is, its id and type members, and whether a payload without an id is
- * refused (400 bad_event) or identified by the hash of its body.  A
- * scheme not listed is identified by the X-Hubgate-Webhook id, or by the
- * hash, and has no type.
- */
+/* what hg_whevent.h says the event is */
 typedef struct {
-    const char     *scheme;
-    h_wh_event_pt   event;
-    const char     *id;             /* NULL: only the header carries it */
-    const char     *type;           /* NULL: no type */
-    int             required;
-} h_wh_scheme_t;
-
-
-typedef struct {
-    char         scheme[H_WH_NAME_MAX + 1];
+    char         scheme[HG_WHEVENT_SCHEME_SIZE];
     const char  *header_id;         /* in r->webhook, or NULL */
-    char         event_id[H_WH_EVENT_ID_MAX + 1];
+    size_t       header_id_len;
+    char         event_id[HG_WHEVENT_ID_SIZE];
     char        *event_type;        /* owned, or NULL */
 } h_wh_event_t;
 
 
-static const json_t *h_wh_doc(const json_t *doc);
-static const json_t *h_wh_intuit(const json_t *doc);
-static const json_t *h_wh_pubsub(const json_t *doc);
 static int h_wh_name(const char *s);
 static int h_wh_params(api_req_t *r);
 static int h_wh_header(api_req_t *r, h_wh_event_t *ev);
 static int h_wh_identify(api_req_t *r, h_wh_event_t *ev);
-static int h_wh_string(const json_t *v, char *out, size_t size);
-static void h_wh_hash(api_req_t *r, h_wh_event_t *ev);
 static int h_wh_record(api_req_t *r, h_wh_event_t *ev);
 static int h_wh_generate(char *out, size_t size);
 static void h_wh_meta(api_req_t *r, const char *generated);
-
-
-static const h_wh_scheme_t  h_wh_schemes[] = {
-    { "stripe",    h_wh_doc,     "id",         "type",  1 },
-    { "square",    h_wh_doc,     "event_id",   "type",  1 },
-    { "intuit",    h_wh_intuit,  "id",         "type",  0 },
-    { "pubsub",    h_wh_pubsub,  "messageId",  NULL,    1 },
-    { "standard",  h_wh_doc,     NULL,         "type",  0 },
-};
-
-
-static const json_t *
-h_wh_doc(const json_t *doc)
-{
-    return json_is_object(doc) ? doc : NULL;
-}
-
-
-/* a CloudEvent, or the one element of a one-element array of them; a
- * batch or the legacy eventNotifications shape has no single id */
-static const json_t *
-h_wh_intuit(const json_t *doc)
-{
-    if (json_is_array(doc) && json_array_size(doc) == 1) {
-        doc = json_array_get(doc, 0);
-    }
-
-    return json_is_object(doc) ? doc : NULL;
-}
-
-
-static const json_t *
-h_wh_pubsub(const json_t *doc)
-{
-    const json_t  *m;
-
-    m = json_is_object(doc) ? json_object_get(doc, "message") : NULL;
-
-    return json_is_object(m) ? m : NULL;
-}
 
 
 /* [a-z0-9_]{1,63}: the shape of a provider or scheme name */
@@ -152,114 +90,31 @@ h_wh_params(api_req_t *r)
 static int
 h_wh_header(api_req_t *r, h_wh_event_t *ev)
 {
-    size_t       n, i, len;
-    const char  *p;
+    int  rc;
 
-    if (strncmp(r->webhook, "scheme=", 7) != 0) {
+    rc = hg_whevent_header(r->webhook, strlen(r->webhook), ev->scheme,
+                           sizeof(ev->scheme), &ev->header_id,
+                           &ev->header_id_len);
+
+    switch (rc) {
+    case HG_WHEVENT_OK:
+        return 0;
+
+    case HG_WHEVENT_ERR_NOT_WEBHOOK:
         api_error(r, 401, "unauthorized", "the request was not verified by a"
                   " webhook location of the edge");
         return -1;
-    }
 
-    p = r->webhook + 7;
-    n = strcspn(p, ";");
-
-    if (n == 0 || n > H_WH_NAME_MAX) {
-        api_error(r, 401, "unauthorized", "the edge's webhook identity is"
-                  " malformed");
-        return -1;
-    }
-
-    memcpy(ev->scheme, p, n);
-    ev->scheme[n] = '\0';
-
-    if (!h_wh_name(ev->scheme)) {
-        api_error(r, 401, "unauthorized", "the edge's webhook identity is"
-                  " malformed");
-        return -1;
-    }
-
-    p += n;
-
-    if (*p == '\0') {
-        return 0;
-    }
-
-    if (strncmp(p, ";id=", 4) != 0) {
-        api_error(r, 401, "unauthorized", "the edge's webhook identity is"
-                  " malformed");
-        return -1;
-    }
-
-    /* everything after ";id=" is the id, as the provider sent it */
-    p += 4;
-    len = strlen(p);
-
-    for (i = 0; i < len; i++) {
-        if (p[i] < 0x20 || p[i] > 0x7e) {
-            break;
-        }
-    }
-
-    if (len == 0 || len > H_WH_EVENT_ID_MAX || i != len) {
+    case HG_WHEVENT_ERR_ID:
         api_error(r, 400, "bad_event", "the event id must be 1 to %d"
-                  " printable ASCII characters", H_WH_EVENT_ID_MAX);
+                  " printable ASCII characters", HG_WHEVENT_ID_MAX);
+        return -1;
+
+    default:
+        api_error(r, 401, "unauthorized", "the edge's webhook identity is"
+                  " malformed");
         return -1;
     }
-
-    ev->header_id = p;
-    return 0;
-}
-
-
-/* a JSON string of 1..512 bytes without NUL, copied; else -1 */
-static int
-h_wh_string(const json_t *v, char *out, size_t size)
-{
-    size_t       len;
-    const char  *s;
-
-    if (!json_is_string(v)) {
-        return -1;
-    }
-
-    s = json_string_value(v);
-    len = json_string_length(v);
-
-    if (len == 0 || len >= size || strlen(s) != len) {
-        return -1;
-    }
-
-    memcpy(out, s, len + 1);
-    return 0;
-}
-
-
-/* "sha256:<hex of the body>" */
-static void
-h_wh_hash(api_req_t *r, h_wh_event_t *ev)
-{
-    size_t               i;
-    unsigned int         n;
-    unsigned char        md[EVP_MAX_MD_SIZE];
-    static const char    digits[] = "0123456789abcdef";
-
-    n = 0;
-    if (EVP_Digest(r->body ? r->body : "", r->body_len, md, &n, EVP_sha256(),
-                   NULL)
-        != 1)
-    {
-        n = 0;
-    }
-
-    memcpy(ev->event_id, "sha256:", 7);
-
-    for (i = 0; i < n; i++) {
-        ev->event_id[7 + 2 * i] = digits[md[i] >> 4];
-        ev->event_id[7 + 2 * i + 1] = digits[md[i] & 0xf];
-    }
-
-    ev->event_id[7 + 2 * n] = '\0';
 }
 
 
@@ -270,66 +125,33 @@ h_wh_hash(api_req_t *r, h_wh_event_t *ev)
 static int
 h_wh_identify(api_req_t *r, h_wh_event_t *ev)
 {
-    size_t                i;
-    json_t               *doc;
-    const json_t         *event, *type;
-    const h_wh_scheme_t  *sc;
-
-    sc = NULL;
-
-    for (i = 0; i < sizeof(h_wh_schemes) / sizeof(h_wh_schemes[0]); i++) {
-        if (strcmp(h_wh_schemes[i].scheme, ev->scheme) == 0) {
-            sc = &h_wh_schemes[i];
-            break;
-        }
-    }
-
-    doc = NULL;
-    event = NULL;
-
-    if (sc != NULL && (sc->type != NULL || ev->header_id == NULL)) {
-        doc = r->body_len
-              ? json_loadb(r->body, r->body_len, JSON_DECODE_ANY, NULL)
-              : NULL;
-        event = doc ? sc->event(doc) : NULL;
-    }
+    int  rc;
 
     if (ev->header_id != NULL) {
-        memcpy(ev->event_id, ev->header_id, strlen(ev->header_id) + 1);
+        memcpy(ev->event_id, ev->header_id, ev->header_id_len);
+        ev->event_id[ev->header_id_len] = '\0';
+    }
 
-    } else if (sc != NULL && sc->id != NULL
-               && h_wh_string(event ? json_object_get(event, sc->id) : NULL,
-                              ev->event_id, sizeof(ev->event_id))
-                  == 0)
-    {
-        /* the payload's id */
+    rc = hg_whevent_payload(ev->scheme, r->body, r->body_len,
+                            ev->header_id ? NULL : ev->event_id,
+                            sizeof(ev->event_id), &ev->event_type);
 
-    } else if (sc != NULL && sc->required) {
-        json_decref(doc);
-        api_error(r, 400, "bad_event", "a %s event must be JSON with"
-                  " a string %s of 1 to %d bytes", sc->scheme, sc->id,
-                  H_WH_EVENT_ID_MAX);
+    switch (rc) {
+    case HG_WHEVENT_OK:
+    case HG_WHEVENT_HASHED:
+        return 0;
+
+    case HG_WHEVENT_MISSING:
+        api_error(r, 400, "bad_event", "a %s event must be JSON carrying its"
+                  " id, a string of 1 to %d bytes", ev->scheme,
+                  HG_WHEVENT_ID_MAX);
         return -1;
 
-    } else {
-        h_wh_hash(r, ev);
+    default:
+        api_error(r, 500, "internal", "cannot identify the event (%s)",
+                  hg_whevent_strerror(rc));
+        return -1;
     }
-
-    type = (event && sc->type) ? json_object_get(event, sc->type) : NULL;
-
-    if (json_is_string(type) && json_string_length(type) > 0
-        && strlen(json_string_value(type)) == json_string_length(type))
-    {
-        ev->event_type = strdup(json_string_value(type));
-        if (ev->event_type == NULL) {
-            json_decref(doc);
-            api_error(r, 500, "internal", "out of memory");
-            return -1;
-        }
-    }
-
-    json_decref(doc);
-    return 0;
 }
 
 
