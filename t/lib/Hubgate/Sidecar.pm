@@ -247,7 +247,12 @@ audience of the conf, C<hubgate_jwt_require $hubgate_tenant>,
 Authorization removed, C<proxy_pass http://unix:E<lt>socketE<gt>;> with
 HTTP/1.1 keepalive), and C<= /healthz> and C<= /metrics> proxied the same
 way without a token.  C<client_max_body_size> from C<body_size> (default
-1m).
+1m).  C<< webhooks => { $provider => $args } >> adds, for each provider,
+the contract's webhook location: C<location ~
+"^/api/v1/webhooks/$provider/(?E<lt>hg_integrationE<gt>uuid)$"> with
+C<client_body_buffer_size> as large as C<client_max_body_size>,
+C<hubgate_webhook $provider $args> (C<$args> as given, for example
+C<secret=%%TESTDIR%%/stripe.whsec>) and the same C<proxy_pass>.
 
 =back
 
@@ -920,6 +925,18 @@ sub nginx_conf {
 
     my $sock = $self->socket;
     my $body = $o{body_size} // '1m';
+    my $wh = '';
+
+    for my $p (sort keys %{ $o{webhooks} || {} }) {
+        $wh .= <<"EOF";
+
+        location ~ "^/api/v1/webhooks/$p/(?<hg_integration>[0-9a-f-]{36})\$" {
+            client_body_buffer_size $body;
+            hubgate_webhook $p $o{webhooks}{$p};
+            proxy_pass http://unix:$sock;
+        }
+EOF
+    }
 
     return <<"EOF";
 %%MODULE%%
@@ -955,7 +972,7 @@ http {
         location = /metrics {
             proxy_pass http://unix:$sock;
         }
-    }
+$wh    }
 }
 EOF
 }
