@@ -5,11 +5,13 @@
  * subrequest (GET /v1/webhook-secrets/{provider}/{integration}), and the
  * tenant's side: an integration's webhook secret and the events received.
  *
- * A webhook names no tenant: its transaction is scoped to the tenant that
- * owns the integration (api_tx_begin_integration), and from there it is
- * an ordinary RLS-confined request.  The event row and its job are
- * inserted by one statement and committed by the server before the 200,
- * so an answered event is never lost and a redelivery adds nothing.
+ * A webhook names no tenant: the intake (webhook_intake(), sql/008)
+ * scopes each event to the tenant that owns its integration, the secret
+ * subrequest's transaction is scoped alike (api_tx_begin_integration),
+ * and from there each is an ordinary RLS-confined request.  The event row
+ * and its job are committed, with whatever other events arrived meanwhile
+ * (store/intake.h), before the 200, so an answered event is never lost
+ * and a redelivery adds nothing.
  * Neither a body nor a secret is ever logged.
  */
 
@@ -24,6 +26,7 @@
 #include "api.h"
 #include "validate.h"
 #include "../log.h"
+#include "../store/intake.h"
 #include "../vault/keyring.h"
 #include "../../ngx_module/hg_whevent.h"
 
@@ -168,71 +171,57 @@ h_webhook_intake(api_req_t *r)
         return;
     }
 
-    if (api_tx_begin_integration(r, r->params[0], r->params[1]) == 0) {
-        h_wh_record(r, &ev);
-    }
+    h_wh_record(r, &ev);
 
     free(ev.event_type);
 }
 
 
 /*
- * The event and, when it is new, its job: one statement.  A redelivery
- * finds the row already there (the statement's own snapshot, or a fresh
- * one when a concurrent delivery committed it meanwhile).
+ * The event and, when it is new, its job, committed with the other events
+ * arriving meanwhile (store/intake.h) before the answer.
  */
 static int
 h_wh_record(api_req_t *r, h_wh_event_t *ev)
 {
-    int          dup;
-    char         err[512];
-    PGresult    *res;
-    const char  *v[5];
-    int          lens[5], fmts[5];
+    intake_event_t  in;
 
-    v[0] = r->params[0];
-    v[1] = r->params[1];
-    v[2] = ev->event_id;
-    v[3] = ev->event_type;
-    v[4] = r->body ? r->body : "";
-    lens[0] = lens[1] = lens[2] = lens[3] = 0;
-    lens[4] = (int) r->body_len;
-    fmts[0] = fmts[1] = fmts[2] = fmts[3] = 0;
-    fmts[4] = 1;
+    memset(&in, 0, sizeof(in));
+    in.provider = r->params[0];
+    in.integration = r->params[1];
+    in.event_id = ev->event_id;
+    in.event_type = ev->event_type;
+    in.body = r->body;
+    in.body_len = r->body_len;
 
-    res = db_execb(r->db, DB_S_WEBHOOK_INSERT, 5, v, lens, fmts, err,
-                   sizeof(err));
-    if (res == NULL) {
-        api_db_error(r, err);
+    intake_record(&in);
+
+    switch (in.status) {
+
+    case INTAKE_STORED:
+    case INTAKE_DUPLICATE:
+        memcpy(r->tenant, in.tenant, sizeof(r->tenant));
+        api_json(r, 200, json_pack("{s:s,s:s,s:b}", "id", in.id, "event_id",
+                                   ev->event_id, "duplicate",
+                                   in.status == INTAKE_DUPLICATE));
+        return 0;
+
+    case INTAKE_NOT_FOUND:
+        api_error(r, 404, "not_found", "no %s integration %s", r->params[0],
+                  r->params[1]);
+        return -1;
+
+    case INTAKE_UNAVAILABLE:
+        log_event(LOG_ERROR, "database", "msg", in.err, NULL);
+        api_error(r, 503, "unavailable", "the database is unavailable");
+        return -1;
+
+    default:
+        log_event(LOG_ERROR, "database", "msg", in.err, NULL);
+        api_error(r, 500, "internal", "internal error (request id %s)",
+                  r->request_id);
         return -1;
     }
-
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        res = db_exec(r->db, DB_S_WEBHOOK_FIND, 3, v, err, sizeof(err));
-        if (res == NULL) {
-            api_db_error(r, err);
-            return -1;
-        }
-
-        if (PQntuples(res) != 1) {
-            PQclear(res);
-            api_error(r, 500, "internal", "the event was neither stored nor"
-                      " found (request id %s)", r->request_id);
-            return -1;
-        }
-
-        dup = 1;
-
-    } else {
-        dup = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-    }
-
-    api_json(r, 200, json_pack("{s:s,s:s,s:b}", "id", PQgetvalue(res, 0, 0),
-                               "event_id", ev->event_id, "duplicate", dup));
-    PQclear(res);
-
-    return 0;
 }
 
 

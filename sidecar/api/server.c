@@ -981,14 +981,8 @@ api_tx_open(api_req_t *r, const char *provider, const char *integration)
      */
 
     for (tries = 0; ; tries++) {
-        if (r->db == NULL) {
-            r->db = db_acquire(API_DB_WAIT_MS, err, sizeof(err));
-            if (r->db == NULL) {
-                log_event(LOG_ERROR, "database", "msg", err, NULL);
-                api_error(r, 503, "unavailable",
-                          "the database is unavailable");
-                return -1;
-            }
+        if (api_db_take(r) != 0) {
+            return -1;
         }
 
         if (provider != NULL) {
@@ -999,13 +993,7 @@ api_tx_open(api_req_t *r, const char *provider, const char *integration)
                                  sizeof(err));
         }
 
-        if (rc < 0 && PQstatus(db_pg(r->db)) != CONNECTION_OK
-            && tries < db_pool_size())
-        {
-            log_event(LOG_WARN, "database", "msg", err, "retry",
-                      "on another connection", NULL);
-            db_release(r->db);
-            r->db = NULL;
+        if (rc < 0 && api_db_lost(r, err) && tries < db_pool_size()) {
             continue;
         }
 
@@ -1031,6 +1019,43 @@ api_tx_open(api_req_t *r, const char *provider, const char *integration)
 
     r->in_tx = 1;
     return 0;
+}
+
+
+int
+api_db_take(api_req_t *r)
+{
+    char  err[512];
+
+    if (r->db != NULL) {
+        return 0;
+    }
+
+    r->db = db_acquire(API_DB_WAIT_MS, err, sizeof(err));
+
+    if (r->db == NULL) {
+        log_event(LOG_ERROR, "database", "msg", err, NULL);
+        api_error(r, 503, "unavailable", "the database is unavailable");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
+api_db_lost(api_req_t *r, const char *err)
+{
+    if (r->db == NULL || PQstatus(db_pg(r->db)) == CONNECTION_OK) {
+        return 0;
+    }
+
+    log_event(LOG_WARN, "database", "msg", err, "retry",
+              "on another connection", NULL);
+    db_release(r->db);
+    r->db = NULL;
+
+    return 1;
 }
 
 

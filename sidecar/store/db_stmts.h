@@ -158,25 +158,9 @@
       "SELECT set_config('hubgate.tenant',"                                   \
       " COALESCE(integration_tenant($2::uuid, $1)::text, ''), true)")         \
                                                                               \
-    X(DB_S_WEBHOOK_INSERT,                                                    \
-      "WITH ins AS (INSERT INTO webhook_events (tenant_id, provider,"         \
-      "   integration_id, event_id, event_type, body)"                        \
-      "   VALUES (" DB_TENANT_UUID ", $1, $2::uuid, $3, $4, $5)"              \
-      "   ON CONFLICT (provider, integration_id, event_id) DO NOTHING"        \
-      "   RETURNING id),"                                                     \
-      " job AS (INSERT INTO jobs (tenant_id, integration_id, kind, payload,"  \
-      "   unique_key) SELECT " DB_TENANT_UUID ", $2::uuid, "                  \
-      "   'webhook.process',"                                                 \
-      "   jsonb_build_object('event_id', ins.id), 'webhook:' || ins.id"       \
-      "   FROM ins)"                                                          \
-      " SELECT id, false FROM ins UNION ALL"                                  \
-      " SELECT e.id, true FROM webhook_events e WHERE NOT EXISTS"             \
-      "   (SELECT 1 FROM ins) AND e.provider = $1"                            \
-      "   AND e.integration_id = $2::uuid AND e.event_id = $3")               \
-                                                                              \
-    X(DB_S_WEBHOOK_FIND,                                                      \
-      "SELECT id FROM webhook_events WHERE tenant_id = " DB_TENANT_UUID       \
-      " AND provider = $1 AND integration_id = $2::uuid AND event_id = $3")   \
+    X(DB_S_WEBHOOK_INTAKE,                                                    \
+      "SELECT ord, event, duplicate, tenant FROM webhook_intake("           \
+      "$1::text[], $2::text[]::uuid[], $3::text[], $4::text[], $5::bytea[])") \
                                                                               \
     X(DB_S_WEBHOOK_LIST,                                                      \
       "SELECT " DB_CURSOR_AT("e", "received_at") ","                          \

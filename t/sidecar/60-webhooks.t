@@ -12,7 +12,8 @@ use strict;
 use warnings;
 
 use Digest::SHA qw(sha256_hex);
-use JSON::PP ();
+use JSON::PP qw(decode_json);
+use POSIX ();
 use Test::More;
 
 use Hubgate::Test qw(:all);
@@ -473,6 +474,56 @@ ok(@{ js($r)->{data} || [] } == 1
     && js($r)->{data}[0]{event_id} eq 'evt_globex', 'globex sees its one');
 is(scalar @{ js(api(GET => '/api/v1/webhooks/events?limit=200'))->{data}
     || [] }, $total, 'acme does not see it');
+
+
+###############################################################################
+# group commit: 24 deliveries at once, 8 of the same event and 16 others,
+# stored in groups (store/intake.h): one row and one job per event, the
+# repeated event answered once as new and 7 times as a duplicate of it
+
+{
+    my $tag = 'grp' . int(rand(1e9));
+    my $before_ev = events();
+    my $before_jobs = jobs();
+    my @bodies = ((map { qq({"id":"evt_${tag}_same","n":$_}) } 1 .. 8),
+                  (map { qq({"id":"evt_${tag}_$_"}) } 1 .. 16));
+    my $dir = $t->testdir;
+    my @pids;
+
+    for my $i (0 .. $#bodies) {
+        my $pid = fork // die "fork: $!";
+
+        if ($pid == 0) {
+            my $r = hook('stripe', $int{stripe}, $bodies[$i],
+                'scheme=stripe');
+            open my $fh, '>', "$dir/group.$i" or POSIX::_exit(1);
+            print $fh $r->status, ' ', ($r->body // ''), "\n";
+            close $fh;
+            POSIX::_exit(0);
+        }
+
+        push @pids, $pid;
+    }
+
+    waitpid($_, 0) for @pids;
+
+    my (%status, @same);
+    for my $i (0 .. $#bodies) {
+        my $line = $t->read_file("group.$i") // '';
+        my ($code, $json) = $line =~ /^(\d+) (.*)$/;
+        $status{$code // 'none'}++;
+        push @same, eval { decode_json($json) } || {} if $i < 8;
+    }
+
+    is_deeply(\%status, { 200 => 24 }, 'group commit: 24 deliveries, 24 200s')
+        or diag(explain(\%status));
+    is(events() - $before_ev, 17, 'group commit: 17 events stored');
+    is(jobs() - $before_jobs, 17, 'group commit: 17 jobs');
+    is(scalar(grep { ($_->{duplicate} // 1) == 0 } @same), 1,
+        'group commit: the repeated event is new once');
+    is(scalar(keys %{ { map { (($_->{id} // 'none') => 1) } @same } }), 1,
+        'group commit: and every answer names its one row');
+}
 
 
 ###############################################################################
