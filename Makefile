@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 60
 
 CORE_SRCS    := ngx_module/hg_jwt.c ngx_module/hg_jwks.c ngx_module/hg_webhook.c \
                 ngx_module/hg_identity.c ngx_module/hg_limit.c \
-                ngx_module/hg_whevent.c
+                ngx_module/hg_whevent.c ngx_module/hg_whsecrets.c
 CORE_HDRS    := $(CORE_SRCS:.c=.h)
 CORE_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O2 -Wall -Wextra -Werror \
                 -Wno-unused-parameter -Ingx_module

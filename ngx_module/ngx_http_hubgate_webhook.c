@@ -16,6 +16,7 @@
 
 
 #include "ngx_http_hubgate_module.h"
+#include "hg_whsecrets.h"
 #include "hg_whevent.h"
 
 
@@ -56,6 +57,8 @@ static ngx_int_t ngx_http_hubgate_webhook_done(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_hubgate_webhook_parse(ngx_http_request_t *r,
     u_char *data, size_t len, ngx_array_t **secrets);
+static int ngx_http_hubgate_webhook_add(void *data, const char *secret,
+    size_t len);
 static void ngx_http_hubgate_webhook_store(ngx_http_request_t *r,
     ngx_http_hubgate_ctx_t *ctx, time_t ttl);
 static void ngx_http_hubgate_webhook_free_node(ngx_slab_pool_t *shpool,
@@ -546,61 +549,22 @@ ngx_http_hubgate_webhook_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 }
 
 
-/* {"secrets": ["...", ...]}: 1 to HG_WH_MAX_SECRETS strings */
+/* hubgated's {"secrets": [...]} (hg_whsecrets.h) into *secrets */
 
 static ngx_int_t
 ngx_http_hubgate_webhook_parse(ngx_http_request_t *r, u_char *data,
     size_t len, ngx_array_t **secrets)
 {
-    size_t        i, n, slen;
-    json_t       *root, *arr, *v;
-    ngx_str_t    *s;
     const char   *why;
     ngx_array_t  *a;
 
-    root = json_loadb((const char *) data, len, JSON_REJECT_DUPLICATES, NULL);
-    why = NULL;
-    a = NULL;
-
-    arr = root ? json_object_get(root, "secrets") : NULL;
-    n = json_is_array(arr) ? json_array_size(arr) : 0;
-
-    if (!json_is_object(root) || !json_is_array(arr)) {
-        why = "not {\"secrets\": [...]}";
-
-    } else if (n > HG_WH_MAX_SECRETS) {
-        why = "more than 16 secrets";
-
-    } else {
-        a = ngx_array_create(r->pool, n ? n : 1, sizeof(ngx_str_t));
-        if (a == NULL) {
-            json_decref(root);
-            return NGX_ERROR;
-        }
-
-        for (i = 0; i < n; i++) {
-            v = json_array_get(arr, i);
-            slen = json_is_string(v) ? json_string_length(v) : 0;
-
-            if (slen == 0 || slen > NGX_HTTP_HUBGATE_WH_SECRET_MAX) {
-                why = "a secret that is not a string of 1 to 1024 bytes";
-                break;
-            }
-
-            s = ngx_array_push(a);
-            s->data = ngx_pnalloc(r->pool, slen);
-
-            if (s->data == NULL) {
-                json_decref(root);
-                return NGX_ERROR;
-            }
-
-            ngx_memcpy(s->data, json_string_value(v), slen);
-            s->len = slen;
-        }
+    a = ngx_array_create(r->pool, 2, sizeof(ngx_str_t));
+    if (a == NULL) {
+        return NGX_ERROR;
     }
 
-    json_decref(root);
+    why = hg_whsecrets_parse((const char *) data, len,
+                             ngx_http_hubgate_webhook_add, a);
 
     if (why) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -611,6 +575,30 @@ ngx_http_hubgate_webhook_parse(ngx_http_request_t *r, u_char *data,
     *secrets = a;
 
     return NGX_OK;
+}
+
+
+static int
+ngx_http_hubgate_webhook_add(void *data, const char *secret, size_t len)
+{
+    ngx_array_t *a = data;
+
+    ngx_str_t  *s;
+
+    s = ngx_array_push(a);
+    if (s == NULL) {
+        return -1;
+    }
+
+    s->data = ngx_pnalloc(a->pool, len);
+    if (s->data == NULL) {
+        return -1;
+    }
+
+    ngx_memcpy(s->data, secret, len);
+    s->len = len;
+
+    return 0;
 }
 
 
