@@ -7,7 +7,8 @@ PKGS="nginx nginx-dev libssl-dev libjansson-dev libcmocka-dev clang
 libclang-rt-14-dev llvm-14 wrk libnginx-mod-http-js perl openssl
 libpq-dev libhiredis-dev libcurl4-openssl-dev libmicrohttpd-dev
 libxml2-dev libcairo2-dev libpango1.0-dev postgresql redis-server
-libsaxonhe-java default-jre-headless poppler-utils curl make gcc"
+libsaxonhe-java default-jre-headless poppler-utils curl make gcc
+libio-socket-ssl-perl"
 
 missing=""
 for p in $PKGS; do
