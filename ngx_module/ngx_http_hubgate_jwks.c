@@ -328,28 +328,11 @@ ngx_http_hubgate_jwks_fetch(ngx_http_request_t *r, ngx_http_hubgate_ctx_t *ctx,
     ps->handler = ngx_http_hubgate_jwks_done;
     ps->data = fetch;
 
-    if (ngx_http_subrequest(r, &jw->uri, NULL, &sr, ps,
-                            NGX_HTTP_SUBREQUEST_WAITED
-                            |NGX_HTTP_SUBREQUEST_IN_MEMORY)
+    if (ngx_http_hubgate_subrequest_get(r, &jw->uri, NULL, ps, &sr)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
-
-    /* a GET without the client's body */
-    sr->request_body = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
-    if (sr->request_body == NULL) {
-        return NGX_ERROR;
-    }
-
-    sr->method = NGX_HTTP_GET;
-    sr->method_name = ngx_http_core_get_method;
-
-    /* sr->headers_in is a copy: the client's body framing is not ours */
-    sr->headers_in.content_length = NULL;
-    sr->headers_in.content_length_n = -1;
-    sr->headers_in.transfer_encoding = NULL;
-    sr->headers_in.chunked = 0;
 
     ctx->fetching = 1;
 

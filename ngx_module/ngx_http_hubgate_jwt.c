@@ -718,51 +718,9 @@ ngx_http_hubgate_cache_rbtree_insert(ngx_rbtree_node_t *temp,
 static ngx_int_t
 ngx_http_hubgate_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_http_hubgate_cache_t  *ocache = data;
-
-    size_t                     len;
-    ngx_http_hubgate_cache_t  *cache;
-
-    cache = shm_zone->data;
-
-    if (ocache) {
-        cache->sh = ocache->sh;
-        cache->shpool = ocache->shpool;
-        return NGX_OK;
-    }
-
-    cache->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        cache->sh = cache->shpool->data;
-        return NGX_OK;
-    }
-
-    cache->sh = ngx_slab_alloc(cache->shpool,
-                               sizeof(ngx_http_hubgate_cache_sh_t));
-    if (cache->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    cache->shpool->data = cache->sh;
-
-    ngx_rbtree_init(&cache->sh->rbtree, &cache->sh->sentinel,
-                    ngx_http_hubgate_cache_rbtree_insert);
-    ngx_queue_init(&cache->sh->queue);
-
-    len = sizeof(" in hubgate_jwt_cache zone \"\"") + shm_zone->shm.name.len;
-
-    cache->shpool->log_ctx = ngx_slab_alloc(cache->shpool, len);
-    if (cache->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(cache->shpool->log_ctx, " in hubgate_jwt_cache zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    cache->shpool->log_nomem = 0;
-
-    return NGX_OK;
+    return ngx_http_hubgate_cache_zone_init(shm_zone, data,
+                                         ngx_http_hubgate_cache_rbtree_insert,
+                                         "hubgate_jwt_cache");
 }
 
 

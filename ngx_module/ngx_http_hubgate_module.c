@@ -365,6 +365,102 @@ ngx_http_hubgate_get_ctx(ngx_http_request_t *r)
 }
 
 
+/*
+ * The init of a zone holding an ngx_http_hubgate_cache_t (data): the old
+ * cycle's tree is kept across reloads; a new one is made with insert.
+ */
+
+ngx_int_t
+ngx_http_hubgate_cache_zone_init(ngx_shm_zone_t *shm_zone, void *data,
+    ngx_rbtree_insert_pt insert, const char *directive)
+{
+    ngx_http_hubgate_cache_t  *ocache = data;
+
+    size_t                     len;
+    ngx_http_hubgate_cache_t  *cache;
+
+    cache = shm_zone->data;
+
+    if (ocache) {
+        cache->sh = ocache->sh;
+        cache->shpool = ocache->shpool;
+        return NGX_OK;
+    }
+
+    cache->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        cache->sh = cache->shpool->data;
+        return NGX_OK;
+    }
+
+    cache->sh = ngx_slab_alloc(cache->shpool,
+                               sizeof(ngx_http_hubgate_cache_sh_t));
+    if (cache->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    cache->shpool->data = cache->sh;
+
+    ngx_rbtree_init(&cache->sh->rbtree, &cache->sh->sentinel, insert);
+    ngx_queue_init(&cache->sh->queue);
+
+    len = sizeof(" in  zone \"\"") + ngx_strlen(directive)
+          + shm_zone->shm.name.len;
+
+    cache->shpool->log_ctx = ngx_slab_alloc(cache->shpool, len);
+    if (cache->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(cache->shpool->log_ctx, " in %s zone \"%V\"%Z", directive,
+                &shm_zone->shm.name);
+
+    cache->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A GET subrequest answered in memory, without the client's body or its
+ * framing (sr->headers_in is a copy of the client's).
+ */
+
+ngx_int_t
+ngx_http_hubgate_subrequest_get(ngx_http_request_t *r, ngx_str_t *uri,
+    ngx_str_t *args, ngx_http_post_subrequest_t *ps,
+    ngx_http_request_t **psr)
+{
+    ngx_http_request_t  *sr;
+
+    if (ngx_http_subrequest(r, uri, args, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_WAITED
+                            |NGX_HTTP_SUBREQUEST_IN_MEMORY)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sr->request_body = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    if (sr->request_body == NULL) {
+        return NGX_ERROR;
+    }
+
+    sr->method = NGX_HTTP_GET;
+    sr->method_name = ngx_http_core_get_method;
+
+    sr->headers_in.content_length = NULL;
+    sr->headers_in.content_length_n = -1;
+    sr->headers_in.transfer_encoding = NULL;
+    sr->headers_in.chunked = 0;
+
+    *psr = sr;
+
+    return NGX_OK;
+}
+
+
 /* the request moved to another location: decide what still holds */
 
 static void

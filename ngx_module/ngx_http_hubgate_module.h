@@ -100,7 +100,7 @@ typedef struct {
 } ngx_http_hubgate_jwks_t;
 
 
-/* verified-token cache */
+/* a shared rbtree + LRU queue: the verified-token and the secret caches */
 typedef struct {
     ngx_rbtree_t                    rbtree;
     ngx_rbtree_node_t               sentinel;
@@ -168,13 +168,6 @@ typedef struct {
     ngx_str_t                       audience;      /* pubsub */
     ngx_str_t                       email;         /* pubsub */
 } ngx_http_hubgate_webhook_t;
-
-
-/* secret_request results shared by all workers */
-typedef struct {
-    ngx_http_hubgate_cache_sh_t    *sh;
-    ngx_slab_pool_t                *shpool;
-} ngx_http_hubgate_whcache_t;
 
 
 typedef struct {
@@ -263,6 +256,11 @@ extern ngx_module_t  ngx_http_hubgate_module;
 
 /* ngx_http_hubgate_module.c */
 ngx_http_hubgate_ctx_t *ngx_http_hubgate_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_hubgate_cache_zone_init(ngx_shm_zone_t *shm_zone,
+    void *data, ngx_rbtree_insert_pt insert, const char *directive);
+ngx_int_t ngx_http_hubgate_subrequest_get(ngx_http_request_t *r,
+    ngx_str_t *uri, ngx_str_t *args, ngx_http_post_subrequest_t *ps,
+    ngx_http_request_t **psr);
 
 
 /* ngx_http_hubgate_jwt.c */

@@ -74,6 +74,8 @@ static ngx_int_t ngx_http_hubgate_webhook_accept(ngx_http_request_t *r,
     const char *id);
 static ngx_int_t ngx_http_hubgate_webhook_reject(ngx_http_request_t *r,
     ngx_http_hubgate_ctx_t *ctx, ngx_uint_t status, ngx_int_t code);
+static ngx_http_complex_value_t *ngx_http_hubgate_webhook_cv(ngx_conf_t *cf,
+    ngx_str_t *value);
 static char *ngx_http_hubgate_webhook_file(ngx_conf_t *cf,
     ngx_array_t *secrets, ngx_str_t *path);
 static void ngx_http_hubgate_webhook_wipe(void *data);
@@ -328,7 +330,7 @@ ngx_http_hubgate_webhook_lookup(ngx_http_request_t *r,
     ngx_uint_t                     i;
     ngx_array_t                   *secrets;
     ngx_http_hubgate_whnode_t     *node;
-    ngx_http_hubgate_whcache_t    *cache;
+    ngx_http_hubgate_cache_t    *cache;
     ngx_http_hubgate_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_hubgate_module);
@@ -422,28 +424,14 @@ ngx_http_hubgate_webhook_fetch(ngx_http_request_t *r,
     ps->handler = ngx_http_hubgate_webhook_done;
     ps->data = fetch;
 
-    if (ngx_http_subrequest(r, &uri, args.len ? &args : NULL, &sr, ps,
-                            NGX_HTTP_SUBREQUEST_WAITED
-                            |NGX_HTTP_SUBREQUEST_IN_MEMORY)
+    if (ngx_http_hubgate_subrequest_get(r, &uri, args.len ? &args : NULL,
+                                        ps, &sr)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    /* a GET without the provider's body or headers */
-    sr->request_body = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
-    if (sr->request_body == NULL) {
-        return NGX_ERROR;
-    }
-
-    sr->method = NGX_HTTP_GET;
-    sr->method_name = ngx_http_core_get_method;
-
-    sr->headers_in.content_length = NULL;
-    sr->headers_in.content_length_n = -1;
-    sr->headers_in.transfer_encoding = NULL;
-    sr->headers_in.chunked = 0;
-
+    /* without the provider's headers either: only what hubgated checks */
     if (ngx_list_init(&sr->headers_in.headers, r->pool, 4,
                       sizeof(ngx_table_elt_t))
         != NGX_OK)
@@ -615,7 +603,7 @@ ngx_http_hubgate_webhook_store(ngx_http_request_t *r,
     ngx_uint_t                     i, n, tries;
     ngx_queue_t                   *q;
     ngx_http_hubgate_whnode_t     *node, *old;
-    ngx_http_hubgate_whcache_t    *cache;
+    ngx_http_hubgate_cache_t    *cache;
     ngx_http_hubgate_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_hubgate_module);
@@ -1059,13 +1047,12 @@ ngx_http_hubgate_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hubgate_loc_conf_t *lcf = conf;
 
-    u_char                            *eq;
-    time_t                             t;
-    ngx_str_t                         *value, name, val, *sec;
-    ngx_uint_t                         i;
-    ngx_array_t                       *secrets;
-    ngx_http_hubgate_webhook_t        *wh;
-    ngx_http_compile_complex_value_t   ccv;
+    u_char                      *eq;
+    time_t                       t;
+    ngx_str_t                   *value, name, val, *sec;
+    ngx_uint_t                   i;
+    ngx_array_t                 *secrets;
+    ngx_http_hubgate_webhook_t  *wh;
 
     if (lcf->webhook) {
         return "is duplicate";
@@ -1132,21 +1119,13 @@ ngx_http_hubgate_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
         } else if (NGX_HG_IS("secret_request")) {
-            wh->secret_request = ngx_palloc(cf->pool,
-                                           sizeof(ngx_http_complex_value_t));
+            wh->secret_request = (val.len && val.data[0] == '/'
+                                  && !ngx_strlchr(val.data,
+                                                  val.data + val.len, '?'))
+                                 ? ngx_http_hubgate_webhook_cv(cf, &val)
+                                 : NULL;
+
             if (wh->secret_request == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-            ccv.cf = cf;
-            ccv.value = &val;
-            ccv.complex_value = wh->secret_request;
-
-            if (val.len == 0 || val.data[0] != '/'
-                || ngx_strlchr(val.data, val.data + val.len, '?')
-                || ngx_http_compile_complex_value(&ccv) != NGX_OK)
-            {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "hubgate_webhook: secret_request=\"%V\" "
                                    "must be a path such as /api/v1/"
@@ -1178,18 +1157,9 @@ ngx_http_hubgate_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
         } else if (NGX_HG_IS("url")) {
-            wh->url = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+            wh->url = val.len ? ngx_http_hubgate_webhook_cv(cf, &val) : NULL;
+
             if (wh->url == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-            ccv.cf = cf;
-            ccv.value = &val;
-            ccv.complex_value = wh->url;
-
-            if (val.len == 0 || ngx_http_compile_complex_value(&ccv) != NGX_OK)
-            {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "hubgate_webhook: url=\"%V\" must be the "
                                    "notification URL, variables allowed",
@@ -1350,6 +1320,32 @@ invalid:
                        &value[i]);
 
     return NGX_CONF_ERROR;
+}
+
+
+/* value compiled, variables allowed; NULL on failure */
+
+static ngx_http_complex_value_t *
+ngx_http_hubgate_webhook_cv(ngx_conf_t *cf, ngx_str_t *value)
+{
+    ngx_http_complex_value_t          *cv;
+    ngx_http_compile_complex_value_t   ccv;
+
+    cv = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (cv == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+    ccv.cf = cf;
+    ccv.value = value;
+    ccv.complex_value = cv;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NULL;
+    }
+
+    return cv;
 }
 
 
@@ -1591,7 +1587,7 @@ ngx_http_hubgate_webhook_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     u_char                      *p;
     ssize_t                      size;
     ngx_str_t                   *value, name, s;
-    ngx_http_hubgate_whcache_t  *cache;
+    ngx_http_hubgate_cache_t  *cache;
 
     if (mcf->webhook_zone) {
         return "is duplicate";
@@ -1627,7 +1623,7 @@ ngx_http_hubgate_webhook_cache(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    cache = ngx_pcalloc(cf->pool, sizeof(ngx_http_hubgate_whcache_t));
+    cache = ngx_pcalloc(cf->pool, sizeof(ngx_http_hubgate_cache_t));
     if (cache == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -1664,51 +1660,7 @@ invalid:
 static ngx_int_t
 ngx_http_hubgate_webhook_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_http_hubgate_whcache_t  *ocache = data;
-
-    size_t                       len;
-    ngx_http_hubgate_whcache_t  *cache;
-
-    cache = shm_zone->data;
-
-    if (ocache) {
-        cache->sh = ocache->sh;
-        cache->shpool = ocache->shpool;
-        return NGX_OK;
-    }
-
-    cache->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        cache->sh = cache->shpool->data;
-        return NGX_OK;
-    }
-
-    cache->sh = ngx_slab_alloc(cache->shpool,
-                               sizeof(ngx_http_hubgate_cache_sh_t));
-    if (cache->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    cache->shpool->data = cache->sh;
-
-    ngx_rbtree_init(&cache->sh->rbtree, &cache->sh->sentinel,
-                    ngx_str_rbtree_insert_value);
-    ngx_queue_init(&cache->sh->queue);
-
-    len = sizeof(" in hubgate_webhook_cache zone \"\"")
-          + shm_zone->shm.name.len;
-
-    cache->shpool->log_ctx = ngx_slab_alloc(cache->shpool, len);
-    if (cache->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(cache->shpool->log_ctx,
-                " in hubgate_webhook_cache zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    cache->shpool->log_nomem = 0;
-
-    return NGX_OK;
+    return ngx_http_hubgate_cache_zone_init(shm_zone, data,
+                                            ngx_str_rbtree_insert_value,
+                                            "hubgate_webhook_cache");
 }

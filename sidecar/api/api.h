@@ -106,6 +106,29 @@ int h_uuid(const char *s);
 /* ?limit=: def when absent, 1..max, or -1 when malformed */
 int h_limit(api_req_t *r, int def, int max);
 
+/*
+ * A page by (time, id), newest first: ?limit= and ?cursor=
+ * "<microseconds>_<uuid>" as h_page_answer makes them.  Fills pg, whose
+ * cursor_us and cursor_id are NULL without a cursor and lim is the limit
+ * plus one (one row more tells there is a next page).  Returns the limit;
+ * or -1 after answering 400.
+ */
+typedef struct {
+    const char  *cursor_us;
+    const char  *cursor_id;
+    char         us[24];
+    char         lim[16];
+} h_page_t;
+
+int h_page_args(api_req_t *r, int def, int max, h_page_t *pg);
+
+/*
+ * Answers {"data":[<column 1 of each row>...],"next_cursor":<column 0 of
+ * the last row shown, or null>} from rows rendered by PostgreSQL, at most
+ * limit of them; clears res.
+ */
+void h_page_answer(api_req_t *r, PGresult *res, int limit);
+
 /* a request header, or NULL */
 const char *api_header(api_req_t *r, const char *name);
 

@@ -203,42 +203,20 @@ h_integration_answer(api_req_t *r, int status, const char *id,
 void
 h_integrations_list(api_req_t *r)
 {
-    int          i, n, rows, limit;
-    char         err[512], lim[16], us[24], *buf, *p;
-    size_t       size;
+    int          limit;
+    char         err[512];
+    h_page_t     pg;
     PGresult    *res;
-    const char  *cursor, *sep, *v[4];
+    const char  *v[4];
 
-    limit = h_limit(r, H_LIST_DEFAULT, H_LIST_MAX);
+    limit = h_page_args(r, H_LIST_DEFAULT, H_LIST_MAX, &pg);
     if (limit < 0) {
-        api_error(r, 400, "bad_request", "limit must be an integer from 1"
-                  " to %d", H_LIST_MAX);
         return;
     }
 
-    v[0] = NULL;
-    v[1] = NULL;
-    cursor = api_query(r, "cursor");
-
-    if (cursor != NULL) {
-        sep = strchr(cursor, '_');
-
-        if (sep == NULL || sep == cursor || sep - cursor > 19
-            || strspn(cursor, "0123456789") != (size_t) (sep - cursor)
-            || !h_uuid(sep + 1))
-        {
-            api_error(r, 400, "bad_request", "cursor is not one this API"
-                      " returned");
-            return;
-        }
-
-        snprintf(us, sizeof(us), "%.*s", (int) (sep - cursor), cursor);
-        v[0] = us;
-        v[1] = sep + 1;
-    }
-
-    snprintf(lim, sizeof(lim), "%d", limit + 1);
-    v[2] = lim;
+    v[0] = pg.cursor_us;
+    v[1] = pg.cursor_id;
+    v[2] = pg.lim;
     v[3] = h_defaults_json();
 
     if (api_tx_begin(r) != 0) {
@@ -250,6 +228,58 @@ h_integrations_list(api_req_t *r)
         api_db_error(r, err);
         return;
     }
+
+    h_page_answer(r, res, limit);
+}
+
+
+int
+h_page_args(api_req_t *r, int def, int max, h_page_t *pg)
+{
+    int          limit;
+    const char  *cursor, *sep;
+
+    limit = h_limit(r, def, max);
+    if (limit < 0) {
+        api_error(r, 400, "bad_request", "limit must be an integer from 1"
+                  " to %d", max);
+        return -1;
+    }
+
+    pg->cursor_us = NULL;
+    pg->cursor_id = NULL;
+    cursor = api_query(r, "cursor");
+
+    if (cursor != NULL) {
+        sep = strchr(cursor, '_');
+
+        if (sep == NULL || sep == cursor || sep - cursor > 19
+            || strspn(cursor, "0123456789") != (size_t) (sep - cursor)
+            || !h_uuid(sep + 1))
+        {
+            api_error(r, 400, "bad_request", "cursor is not one this API"
+                      " returned");
+            return -1;
+        }
+
+        snprintf(pg->us, sizeof(pg->us), "%.*s", (int) (sep - cursor),
+                 cursor);
+        pg->cursor_us = pg->us;
+        pg->cursor_id = sep + 1;
+    }
+
+    snprintf(pg->lim, sizeof(pg->lim), "%d", limit + 1);
+
+    return limit;
+}
+
+
+void
+h_page_answer(api_req_t *r, PGresult *res, int limit)
+{
+    int      i, n, rows;
+    char    *buf, *p;
+    size_t   size;
 
     n = PQntuples(res);
     rows = n < limit ? n : limit;
@@ -271,8 +301,7 @@ h_integrations_list(api_req_t *r)
         return;
     }
 
-    p = buf;
-    p = stpcpy(p, "{\"data\":[");
+    p = stpcpy(buf, "{\"data\":[");
 
     for (i = 0; i < rows; i++) {
         if (i) {

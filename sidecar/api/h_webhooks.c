@@ -590,42 +590,22 @@ h_webhook_secret_delete(api_req_t *r)
 void
 h_webhook_events(api_req_t *r)
 {
-    int          i, n, rows, limit;
-    char         err[512], lim[16], us[24], *buf, *p;
-    size_t       size;
+    int          limit;
+    char         err[512];
+    h_page_t     pg;
     PGresult    *res;
-    const char  *cursor, *sep, *v[5];
+    const char  *v[5];
 
-    limit = h_limit(r, H_WH_LIST_DEFAULT, H_WH_LIST_MAX);
+    limit = h_page_args(r, H_WH_LIST_DEFAULT, H_WH_LIST_MAX, &pg);
     if (limit < 0) {
-        api_error(r, 400, "bad_request", "limit must be an integer from 1"
-                  " to %d", H_WH_LIST_MAX);
         return;
     }
 
-    v[0] = NULL;
-    v[1] = NULL;
-    cursor = api_query(r, "cursor");
-
-    if (cursor != NULL) {
-        sep = strchr(cursor, '_');
-
-        if (sep == NULL || sep == cursor || sep - cursor > 19
-            || strspn(cursor, "0123456789") != (size_t) (sep - cursor)
-            || !h_uuid(sep + 1))
-        {
-            api_error(r, 400, "bad_request", "cursor is not one this API"
-                      " returned");
-            return;
-        }
-
-        snprintf(us, sizeof(us), "%.*s", (int) (sep - cursor), cursor);
-        v[0] = us;
-        v[1] = sep + 1;
-    }
-
+    v[0] = pg.cursor_us;
+    v[1] = pg.cursor_id;
     v[2] = api_query(r, "provider");
     v[3] = api_query(r, "integration");
+    v[4] = pg.lim;
 
     if (v[2] != NULL && !h_wh_name(v[2])) {
         api_error(r, 400, "bad_request", "provider must be a provider name");
@@ -638,9 +618,6 @@ h_webhook_events(api_req_t *r)
         return;
     }
 
-    snprintf(lim, sizeof(lim), "%d", limit + 1);
-    v[4] = lim;
-
     if (api_tx_begin(r) != 0) {
         return;
     }
@@ -651,48 +628,5 @@ h_webhook_events(api_req_t *r)
         return;
     }
 
-    n = PQntuples(res);
-    rows = n < limit ? n : limit;
-
-    /* {"data":[row,...],"next_cursor":"..."|null}: rows as rendered */
-    size = 64;
-    for (i = 0; i < rows; i++) {
-        size += PQgetlength(res, i, 1) + 1;
-    }
-
-    if (n > limit) {
-        size += PQgetlength(res, limit - 1, 0);
-    }
-
-    buf = malloc(size);
-    if (buf == NULL) {
-        PQclear(res);
-        api_error(r, 500, "internal", "out of memory");
-        return;
-    }
-
-    p = stpcpy(buf, "{\"data\":[");
-
-    for (i = 0; i < rows; i++) {
-        if (i) {
-            *p++ = ',';
-        }
-        p = stpcpy(p, PQgetvalue(res, i, 1));
-    }
-
-    p = stpcpy(p, "],\"next_cursor\":");
-
-    if (n > limit) {
-        *p++ = '"';
-        p = stpcpy(p, PQgetvalue(res, limit - 1, 0));
-        *p++ = '"';
-    } else {
-        p = stpcpy(p, "null");
-    }
-
-    *p++ = '}';
-
-    *p = '\0';
-    api_raw_take(r, 200, "application/json", buf, p - buf);
-    PQclear(res);
+    h_page_answer(r, res, limit);
 }
