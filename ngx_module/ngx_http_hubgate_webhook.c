@@ -47,6 +47,8 @@ typedef struct {
 static void ngx_http_hubgate_webhook_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hubgate_webhook_flatten(ngx_http_request_t *r,
     ngx_str_t *body);
+static ngx_int_t ngx_http_hubgate_webhook_mask(ngx_http_request_t *r,
+    ngx_http_hubgate_webhook_t *wh);
 static ngx_int_t ngx_http_hubgate_webhook_secrets(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hubgate_webhook_lookup(ngx_http_request_t *r,
@@ -149,6 +151,14 @@ ngx_http_hubgate_webhook_step(ngx_http_request_t *r,
         return ngx_http_hubgate_webhook_pubsub(r, lcf->webhook, ctx);
     }
 
+    if (lcf->webhook->wc.param || ngx_strcmp(lcf->webhook->name.data,
+                                             "mailchimp") == 0)
+    {
+        if (ngx_http_hubgate_webhook_mask(r, lcf->webhook) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
     rc = ngx_http_hubgate_webhook_secrets(r, lcf, ctx);
 
     if (rc != NGX_OK) {
@@ -242,6 +252,82 @@ ngx_http_hubgate_webhook_flatten(ngx_http_request_t *r, ngx_str_t *body)
 
         p += size;
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A secret in the URL (mailchimp's ?key=) must reach no log: the request
+ * line, which the access log's $request and every error log line show, is
+ * replaced by a copy whose parameter values are "***".  The URI that is
+ * verified, signed and proxied ($request_uri) stays as it came.
+ */
+
+static ngx_int_t
+ngx_http_hubgate_webhook_mask(ngx_http_request_t *r,
+    ngx_http_hubgate_webhook_t *wh)
+{
+    u_char      *p, *q, *end, *v, *e, *out, *o;
+    size_t       n;
+    ngx_uint_t   found;
+    const char  *param;
+
+    param = wh->wc.param ? wh->wc.param : "key";
+    n = ngx_strlen(param);
+
+    p = r->request_line.data;
+    end = p + r->request_line.len;
+    q = (p != NULL) ? ngx_strlchr(p, end, '?') : NULL;
+
+    if (q == NULL) {
+        return NGX_OK;
+    }
+
+    /* the query ends at the space before the HTTP version, if any */
+    for (e = end; e > q && *(e - 1) != ' '; e--) { /* void */ }
+    if (e > q + 1) {
+        end = e - 1;
+    }
+
+    /* "k=" becomes "k=***": at most 3 bytes more per 2 */
+    out = ngx_pnalloc(r->pool, 3 * r->request_line.len);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    o = ngx_cpymem(out, p, q + 1 - p);
+    found = 0;
+
+    for (p = q + 1; p < end; p = e) {
+        for (e = p; e < end && *e != '&'; e++) { /* void */ }
+
+        v = p + n;
+
+        if ((size_t) (e - p) > n && *v == '='
+            && ngx_strncmp(p, param, n) == 0)
+        {
+            o = ngx_cpymem(o, p, n + 1);
+            o = ngx_cpymem(o, "***", 3);
+            found = 1;
+
+        } else {
+            o = ngx_cpymem(o, p, e - p);
+        }
+
+        if (e < end) {
+            *o++ = *e++;
+        }
+    }
+
+    if (!found) {
+        return NGX_OK;
+    }
+
+    o = ngx_cpymem(o, end, r->request_line.data + r->request_line.len - end);
+
+    r->request_line.data = out;
+    r->request_line.len = o - out;
 
     return NGX_OK;
 }

@@ -252,7 +252,15 @@ the contract's webhook location: C<location ~
 "^/api/v1/webhooks/$provider/(?E<lt>hg_integrationE<gt>uuid)$"> with
 C<client_body_buffer_size> as large as C<client_max_body_size>,
 C<hubgate_webhook $provider $args> (C<$args> as given, for example
-C<secret=%%TESTDIR%%/stripe.whsec>) and the same C<proxy_pass>.
+C<secret=%%TESTDIR%%/stripe.whsec>) and the same C<proxy_pass>.  C<$args>
+may instead be C<< { scheme => $s, args => $a, conf => $text } >>: that
+location then says C<hubgate_webhook $s $a> (C<scheme> defaults to the
+provider) and holds the lines of C<$text> (more directives: a
+C<hubgate_jwt_key_file> for pubsub, an C<add_header>) before its
+C<proxy_pass>.  C<< webhook_cache => 'whsec:1m' >> adds, for
+C<secret_request>, C<hubgate_webhook_cache zone=whsec:1m> to C<http> and
+the contract's C<internal> C<location /api/v1/webhook-secrets/> proxied to
+hubgated.  Without them the text is unchanged.
 
 =back
 
@@ -928,11 +936,31 @@ sub nginx_conf {
     my $wh = '';
 
     for my $p (sort keys %{ $o{webhooks} || {} }) {
+        my $w = $o{webhooks}{$p};
+        my ($scheme, $args, $more) = ref $w eq 'HASH'
+            ? ($w->{scheme} // $p, $w->{args} // '', $w->{conf} // '')
+            : ($p, $w, '');
+        $more = join '', map { "            $_\n" }
+            grep { length } map { s/^\s+|\s+$//gr } split /\n/, $more;
+
         $wh .= <<"EOF";
 
         location ~ "^/api/v1/webhooks/$p/(?<hg_integration>[0-9a-f-]{36})\$" {
             client_body_buffer_size $body;
-            hubgate_webhook $p $o{webhooks}{$p};
+            hubgate_webhook $scheme $args;
+$more            proxy_pass http://unix:$sock;
+        }
+EOF
+    }
+
+    my ($cache, $secrets) = ('', '');
+
+    if (my $zone = $o{webhook_cache}) {
+        $cache = "    hubgate_webhook_cache zone=$zone;\n\n";
+        $secrets = <<"EOF";
+
+        location /api/v1/webhook-secrets/ {
+            internal;
             proxy_pass http://unix:$sock;
         }
 EOF
@@ -942,7 +970,7 @@ EOF
 %%MODULE%%
 
 http {
-    server {
+$cache    server {
         listen 127.0.0.1:%%PORT_8080%%;
         server_name localhost;
 
@@ -972,7 +1000,7 @@ http {
         location = /metrics {
             proxy_pass http://unix:$sock;
         }
-$wh    }
+$wh$secrets    }
 }
 EOF
 }
