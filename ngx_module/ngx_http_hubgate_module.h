@@ -248,6 +248,7 @@ typedef struct {
     unsigned                        wh_fetched:1;
     unsigned                        wh_id_done:1;
     unsigned                        wh_done:1;
+    unsigned                        wh_masked:1;
 } ngx_http_hubgate_ctx_t;
 
 

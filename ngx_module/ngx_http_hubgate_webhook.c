@@ -151,12 +151,15 @@ ngx_http_hubgate_webhook_step(ngx_http_request_t *r,
         return ngx_http_hubgate_webhook_pubsub(r, lcf->webhook, ctx);
     }
 
-    if (lcf->webhook->wc.param || ngx_strcmp(lcf->webhook->name.data,
-                                             "mailchimp") == 0)
+    if (!ctx->wh_masked
+        && (lcf->webhook->wc.param
+            || ngx_strcmp(lcf->webhook->name.data, "mailchimp") == 0))
     {
         if (ngx_http_hubgate_webhook_mask(r, lcf->webhook) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        ctx->wh_masked = 1;
     }
 
     rc = ngx_http_hubgate_webhook_secrets(r, lcf, ctx);
