@@ -28,23 +28,38 @@ CREATE FUNCTION webhook_intake(p_provider text[], p_integration uuid[],
     LANGUAGE plpgsql VOLATILE SECURITY INVOKER
     AS $$
 DECLARE
-    v_tenant uuid;
-    v_id     uuid;
-    i        integer;
+    v_tenant   uuid;
+    v_id       uuid;
+    v_provider text;
+    v_integ    uuid;
+    i          integer;
 BEGIN
     FOR i IN 1 .. coalesce(array_length(p_event_id, 1), 0) LOOP
         ord := i;
-        tenant := public.integration_tenant(p_integration[i], p_provider[i]);
 
-        IF tenant IS NULL THEN
+        -- a group comes sorted by integration: look each one up once
+        IF v_integ IS DISTINCT FROM p_integration[i]
+           OR v_provider IS DISTINCT FROM p_provider[i]
+        THEN
+            v_provider := p_provider[i];
+            v_integ := p_integration[i];
+            v_tenant := public.integration_tenant(v_integ, v_provider);
+
+            IF v_tenant IS NOT NULL THEN
+                PERFORM pg_catalog.set_config('hubgate.tenant',
+                                              v_tenant::text, true);
+            END IF;
+        END IF;
+
+        tenant := v_tenant;
+
+        IF v_tenant IS NULL THEN
             event := NULL;
             duplicate := NULL;
             RETURN NEXT;
             CONTINUE;
         END IF;
 
-        PERFORM pg_catalog.set_config('hubgate.tenant', tenant::text, true);
-        v_tenant := tenant;
         v_id := NULL;
 
         INSERT INTO public.webhook_events (tenant_id, provider,
