@@ -229,6 +229,7 @@ typedef struct {
     ngx_str_t                       wh_key;        /* secret_request URI */
     ngx_array_t                    *wh_secrets;    /* ngx_str_t, fetched */
     ngx_uint_t                      wh_fetch;      /* 200, 404 or 0 */
+    ngx_uint_t                      wh_waits;      /* for another's ask */
 
     unsigned                        stripped:1;
     unsigned                        parsed:1;

@@ -22,6 +22,10 @@
 
 #define NGX_HTTP_HUBGATE_WH_TTL         60
 #define NGX_HTTP_HUBGATE_WH_NEG_TTL     10
+#define NGX_HTTP_HUBGATE_WH_FETCHING    1      /* a node's status: asked */
+#define NGX_HTTP_HUBGATE_WH_FETCH_GUARD 5      /* s a fetch may take */
+#define NGX_HTTP_HUBGATE_WH_WAIT        10     /* ms between looks */
+#define NGX_HTTP_HUBGATE_WH_WAITS       200    /* looks before asking too */
 #define NGX_HTTP_HUBGATE_WH_GOOGLE_ISS  "https://accounts.google.com"
 
 
@@ -52,7 +56,14 @@ static ngx_int_t ngx_http_hubgate_webhook_mask(ngx_http_request_t *r,
 static ngx_int_t ngx_http_hubgate_webhook_secrets(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hubgate_webhook_lookup(ngx_http_request_t *r,
+    ngx_http_hubgate_ctx_t *ctx, ngx_uint_t may_wait);
+static ngx_int_t ngx_http_hubgate_webhook_wait(ngx_http_request_t *r);
+static void ngx_http_hubgate_webhook_waited(ngx_http_request_t *r);
+static void ngx_http_hubgate_webhook_unmark(ngx_http_request_t *r,
     ngx_http_hubgate_ctx_t *ctx);
+static ngx_http_hubgate_whnode_t *ngx_http_hubgate_webhook_node(
+    ngx_http_hubgate_cache_t *cache, ngx_str_t *key, uint32_t hash,
+    size_t size);
 static ngx_int_t ngx_http_hubgate_webhook_fetch(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hubgate_webhook_done(ngx_http_request_t *r,
@@ -385,7 +396,9 @@ ngx_http_hubgate_webhook_secrets(ngx_http_request_t *r,
         }
     }
 
-    rc = ngx_http_hubgate_webhook_lookup(r, ctx);
+    rc = ngx_http_hubgate_webhook_lookup(r, ctx,
+                                         ctx->wh_waits
+                                         < NGX_HTTP_HUBGATE_WH_WAITS);
 
     if (rc == NGX_OK) {
         ctx->wh_fetched = 1;
@@ -394,6 +407,12 @@ ngx_http_hubgate_webhook_secrets(ngx_http_request_t *r,
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_BUSY) {
+        /* one request asks hubgated; the others look again shortly */
+        ctx->wh_waits++;
+        return ngx_http_hubgate_webhook_wait(r);
     }
 
     rc = ngx_http_hubgate_webhook_fetch(r, lcf, ctx);
@@ -406,11 +425,15 @@ ngx_http_hubgate_webhook_secrets(ngx_http_request_t *r,
 }
 
 
-/* NGX_OK: found (ctx filled), NGX_DECLINED: fetch it, NGX_ERROR */
+/*
+ * NGX_OK: found (ctx filled); NGX_BUSY: another request is asking (and
+ * may_wait); NGX_DECLINED: ask, which the node left marked as being asked
+ * tells the others; NGX_ERROR.
+ */
 
 static ngx_int_t
 ngx_http_hubgate_webhook_lookup(ngx_http_request_t *r,
-    ngx_http_hubgate_ctx_t *ctx)
+    ngx_http_hubgate_ctx_t *ctx, ngx_uint_t may_wait)
 {
     u_char                        *p;
     size_t                         len;
@@ -419,7 +442,7 @@ ngx_http_hubgate_webhook_lookup(ngx_http_request_t *r,
     ngx_uint_t                     i;
     ngx_array_t                   *secrets;
     ngx_http_hubgate_whnode_t     *node;
-    ngx_http_hubgate_cache_t    *cache;
+    ngx_http_hubgate_cache_t      *cache;
     ngx_http_hubgate_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_hubgate_module);
@@ -432,7 +455,25 @@ ngx_http_hubgate_webhook_lookup(ngx_http_request_t *r,
     node = (ngx_http_hubgate_whnode_t *)
                ngx_str_rbtree_lookup(&cache->sh->rbtree, &ctx->wh_key, hash);
 
-    if (node == NULL || node->expires <= ngx_time()) {
+    if (node != NULL && node->expires > ngx_time()
+        && node->status == NGX_HTTP_HUBGATE_WH_FETCHING && may_wait)
+    {
+        ngx_shmtx_unlock(&cache->shpool->mutex);
+        return NGX_BUSY;
+    }
+
+    if (node == NULL || node->expires <= ngx_time()
+        || node->status == NGX_HTTP_HUBGATE_WH_FETCHING)
+    {
+        node = ngx_http_hubgate_webhook_node(cache, &ctx->wh_key, hash,
+                                        offsetof(ngx_http_hubgate_whnode_t,
+                                                 data)
+                                        + ctx->wh_key.len);
+        if (node) {
+            node->status = NGX_HTTP_HUBGATE_WH_FETCHING;
+            node->expires = ngx_time() + NGX_HTTP_HUBGATE_WH_FETCH_GUARD;
+        }
+
         ngx_shmtx_unlock(&cache->shpool->mutex);
         return NGX_DECLINED;
     }
@@ -615,6 +656,8 @@ ngx_http_hubgate_webhook_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     }
 
     /* not cached: the next delivery asks again */
+    ngx_http_hubgate_webhook_unmark(fetch->r, ctx);
+
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "hubgate: webhook secret_request \"%V\" failed: status %ui%s",
                   &ctx->wh_key, status,
@@ -689,10 +732,9 @@ ngx_http_hubgate_webhook_store(ngx_http_request_t *r,
     size_t                         size;
     uint32_t                       hash;
     ngx_str_t                     *s;
-    ngx_uint_t                     i, n, tries;
-    ngx_queue_t                   *q;
-    ngx_http_hubgate_whnode_t     *node, *old;
-    ngx_http_hubgate_cache_t    *cache;
+    ngx_uint_t                     i, n;
+    ngx_http_hubgate_whnode_t     *node;
+    ngx_http_hubgate_cache_t      *cache;
     ngx_http_hubgate_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_hubgate_module);
@@ -711,14 +753,54 @@ ngx_http_hubgate_webhook_store(ngx_http_request_t *r,
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
+    node = ngx_http_hubgate_webhook_node(cache, &ctx->wh_key, hash, size);
+
+    if (node == NULL) {
+        ngx_shmtx_unlock(&cache->shpool->mutex);
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "hubgate: hubgate_webhook_cache is full: secrets for "
+                      "\"%V\" not cached", &ctx->wh_key);
+        return;
+    }
+
+    node->status = ctx->wh_fetch;
+    node->nsecrets = n;
+    node->expires = ngx_time() + ttl;
+
+    p = node->data + ctx->wh_key.len;
+
+    for (i = 0; i < n; i++) {
+        p = ngx_cpymem(p, &s[i].len, sizeof(size_t));
+        p = ngx_cpymem(p, s[i].data, s[i].len);
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+/*
+ * Under the zone's lock: the node of key, size bytes, replacing the one
+ * there, in the tree and first in the queue; the least recently used
+ * nodes make room.  NULL when there is none to be had.
+ */
+
+static ngx_http_hubgate_whnode_t *
+ngx_http_hubgate_webhook_node(ngx_http_hubgate_cache_t *cache,
+    ngx_str_t *key, uint32_t hash, size_t size)
+{
+    ngx_uint_t                  tries;
+    ngx_queue_t                *q;
+    ngx_http_hubgate_whnode_t  *node, *old;
+
     old = (ngx_http_hubgate_whnode_t *)
-              ngx_str_rbtree_lookup(&cache->sh->rbtree, &ctx->wh_key, hash);
+              ngx_str_rbtree_lookup(&cache->sh->rbtree, key, hash);
 
     if (old) {
         ngx_http_hubgate_webhook_free_node(cache->shpool, cache->sh, old);
     }
 
-    /* the least recently used entries make room */
+    node = NULL;
+
     for (tries = 0; tries < 8; tries++) {
         node = ngx_slab_alloc_locked(cache->shpool, size);
 
@@ -732,32 +814,94 @@ ngx_http_hubgate_webhook_store(ngx_http_request_t *r,
     }
 
     if (node == NULL) {
-        ngx_shmtx_unlock(&cache->shpool->mutex);
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "hubgate: hubgate_webhook_cache is full: secrets for "
-                      "\"%V\" not cached", &ctx->wh_key);
-        return;
+        return NULL;
     }
 
     node->size = size;
-    node->status = ctx->wh_fetch;
-    node->nsecrets = n;
-    node->expires = ngx_time() + ttl;
+    node->status = 0;
+    node->nsecrets = 0;
+    node->expires = 0;
 
-    p = ngx_cpymem(node->data, ctx->wh_key.data, ctx->wh_key.len);
+    ngx_memcpy(node->data, key->data, key->len);
     node->sn.str.data = node->data;
-    node->sn.str.len = ctx->wh_key.len;
+    node->sn.str.len = key->len;
     node->sn.node.key = hash;
-
-    for (i = 0; i < n; i++) {
-        p = ngx_cpymem(p, &s[i].len, sizeof(size_t));
-        p = ngx_cpymem(p, s[i].data, s[i].len);
-    }
 
     ngx_rbtree_insert(&cache->sh->rbtree, &node->sn.node);
     ngx_queue_insert_head(&cache->sh->queue, &node->queue);
 
+    return node;
+}
+
+
+/* a failed ask: the next request asks again at once */
+
+static void
+ngx_http_hubgate_webhook_unmark(ngx_http_request_t *r,
+    ngx_http_hubgate_ctx_t *ctx)
+{
+    uint32_t                       hash;
+    ngx_http_hubgate_whnode_t     *node;
+    ngx_http_hubgate_cache_t      *cache;
+    ngx_http_hubgate_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_hubgate_module);
+    cache = mcf->webhook_zone->data;
+
+    hash = ngx_crc32_short(ctx->wh_key.data, ctx->wh_key.len);
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    node = (ngx_http_hubgate_whnode_t *)
+               ngx_str_rbtree_lookup(&cache->sh->rbtree, &ctx->wh_key, hash);
+
+    if (node && node->status == NGX_HTTP_HUBGATE_WH_FETCHING) {
+        ngx_http_hubgate_webhook_free_node(cache->shpool, cache->sh, node);
+    }
+
     ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+/* as limit_req delays: a timer on the write event, then the phases again */
+
+static ngx_int_t
+ngx_http_hubgate_webhook_wait(ngx_http_request_t *r)
+{
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_hubgate_webhook_waited;
+    r->connection->write->delayed = 1;
+    ngx_add_timer(r->connection->write, NGX_HTTP_HUBGATE_WH_WAIT);
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_hubgate_webhook_waited(ngx_http_request_t *r)
+{
+    ngx_event_t  *wev;
+
+    wev = r->connection->write;
+
+    if (wev->delayed) {
+        /* a write event before the timer: keep waiting */
+        if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        }
+
+        return;
+    }
+
+    if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    ngx_http_core_run_phases(r);
 }
 
 
