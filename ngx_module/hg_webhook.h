@@ -7,7 +7,9 @@
  *
  *   stripe     Stripe-Signature: t=<ts>,v1=<hex>[,v1=<hex>...][,v0=...]
  *              HMAC-SHA256(secret, "<t>.<body>"); the key is the whole
- *              "whsec_..." string; several v1 during rotation.
+ *              "whsec_..." string; several v1 during rotation.  Only a
+ *              timestamp older than the tolerance is refused (Stripe's
+ *              own libraries accept one ahead).
  *   standard   Standard Webhooks (Svix): webhook-id, webhook-timestamp,
  *              webhook-signature: "v1,<base64>" entries separated by
  *              spaces; HMAC-SHA256(key, "<id>.<timestamp>.<body>"), the key
