@@ -48,6 +48,7 @@ static uint64_t            metrics_count;
 static uint64_t            metrics_sum_us;
 static uint64_t            metrics_vault_n[METRICS_VAULT_NOPS][2];
 static uint64_t            metrics_reloads[2];
+static uint64_t            metrics_intake[2];     /* groups, events */
 static time_t              metrics_start;
 
 
@@ -121,6 +122,14 @@ void
 metrics_vault(metrics_vault_op_e op, int ok)
 {
     __atomic_fetch_add(&metrics_vault_n[op][ok ? 0 : 1], 1, __ATOMIC_RELAXED);
+}
+
+
+void
+metrics_intake_group(size_t n)
+{
+    __atomic_fetch_add(&metrics_intake[0], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&metrics_intake[1], (uint64_t) n, __ATOMIC_RELAXED);
 }
 
 
@@ -273,11 +282,25 @@ metrics_render(size_t *len)
         "# TYPE hubgated_config_reloads_total counter\n"
         "hubgated_config_reloads_total{result=\"ok\"} %llu\n"
         "hubgated_config_reloads_total{result=\"error\"} %llu\n"
+        "# HELP hubgated_webhook_intake_groups_total Commits of webhook"
+        " events, each\n# of every event that arrived during the previous"
+        " one.\n"
+        "# TYPE hubgated_webhook_intake_groups_total counter\n"
+        "hubgated_webhook_intake_groups_total %llu\n"
+        "# HELP hubgated_webhook_intake_events_total Webhook events in"
+        " those commits.\n"
+        "# TYPE hubgated_webhook_intake_events_total counter\n"
+        "hubgated_webhook_intake_events_total %llu\n"
         "# HELP hubgated_start_time_seconds Unix time the daemon started.\n"
         "# TYPE hubgated_start_time_seconds gauge\n"
         "hubgated_start_time_seconds %lld\n",
         (unsigned long long) metrics_reloads[0],
-        (unsigned long long) metrics_reloads[1], (long long) metrics_start);
+        (unsigned long long) metrics_reloads[1],
+        (unsigned long long) __atomic_load_n(&metrics_intake[0],
+                                             __ATOMIC_RELAXED),
+        (unsigned long long) __atomic_load_n(&metrics_intake[1],
+                                             __ATOMIC_RELAXED),
+        (long long) metrics_start);
 
     if (o.failed) {
         free(o.buf);

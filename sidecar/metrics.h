@@ -32,6 +32,9 @@ void metrics_vault(metrics_vault_op_e op, int ok);
 
 void metrics_reload(int ok);
 
+/* a webhook intake group of n events committed together (store/intake.h) */
+void metrics_intake_group(size_t n);
+
 /* returns the text (caller frees) and its length in *len, or NULL */
 char *metrics_render(size_t *len);
 

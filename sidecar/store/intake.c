@@ -12,6 +12,7 @@
 
 #include "intake.h"
 #include "../log.h"
+#include "../metrics.h"
 
 
 #define INTAKE_WAIT_MS    5000          /* for a pooled connection */
@@ -129,6 +130,7 @@ intake_commit(intake_event_t **group, size_t n)
     size_t  i;
 
     qsort(group, n, sizeof(intake_event_t *), intake_cmp);
+    metrics_intake_group(n);
 
     if (intake_exec(group, n) == 0 || n == 1) {
         return;

@@ -481,8 +481,17 @@ is(scalar @{ js(api(GET => '/api/v1/webhooks/events?limit=200'))->{data}
 # stored in groups (store/intake.h): one row and one job per event, the
 # repeated event answered once as new and 7 times as a duplicate of it
 
+# the intake's counters in /metrics: (groups, events)
+sub intake_counters {
+    my $m = $s->request(GET => '/metrics', ident => {})->body // '';
+    my ($g) = $m =~ /^hubgated_webhook_intake_groups_total (\d+)$/m;
+    my ($e) = $m =~ /^hubgated_webhook_intake_events_total (\d+)$/m;
+    return ($g // -1, $e // -1);
+}
+
 {
     my $tag = 'grp' . int(rand(1e9));
+    my ($g0, $e0) = intake_counters();
     my $before_ev = events();
     my $before_jobs = jobs();
     my @bodies = ((map { qq({"id":"evt_${tag}_same","n":$_}) } 1 .. 8),
@@ -523,6 +532,11 @@ is(scalar @{ js(api(GET => '/api/v1/webhooks/events?limit=200'))->{data}
         'group commit: the repeated event is new once');
     is(scalar(keys %{ { map { (($_->{id} // 'none') => 1) } @same } }), 1,
         'group commit: and every answer names its one row');
+
+    my ($g1, $e1) = intake_counters();
+    is($e1 - $e0, 24, 'metrics: the 24 events counted in intake groups');
+    ok($g1 - $g0 >= 1 && $g1 - $g0 <= 24, 'metrics: in 1 to 24 groups ('
+        . ($g1 - $g0) . ')');
 }
 
 
