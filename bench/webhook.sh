@@ -661,6 +661,8 @@ meta load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 meta total_rows "$(sql 'SELECT count(*) FROM webhook_events')"
 meta total_jobs "$(sql "SELECT count(*) FROM jobs WHERE kind = 'webhook.process'")"
 meta dup_jobs "$(sql "SELECT count(*) FROM (SELECT payload->>'event_id' FROM jobs WHERE kind = 'webhook.process' GROUP BY 1 HAVING count(*) > 1) d")"
+# the rows of one intake commit share its transaction's now(): commits
+meta intake_commits "$(sql "SELECT count(DISTINCT e.received_at) FROM webhook_events e JOIN jobs j ON j.kind = 'webhook.process' AND j.payload->>'event_id' = e.id::text")"
 kill -0 "$HG_PID" 2>/dev/null || meta hubgated_gone 1
 [ "$(ps --ppid "$NGINX_PID" -o pid= | head -1 | tr -d ' ')" = "$NGINX_WORKER" ] \
     || meta nginx_worker_lost 1

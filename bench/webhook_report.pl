@@ -287,7 +287,7 @@ for my $c (grep { $_ } @sc{qw(ceiling ceiling_pool)}) {
     next if !$in || !$in->{median} || !$c->{median};
     push @notes, sprintf('intake / %s: %.3f (PostgreSQL %.1f µs per row '
         . 'there, %.1f per intake event: the intake adds the job row and '
-        . 'the transaction around both)', $c->{label}, $in->{median} / $c->{median},
+        . 'its group\'s transaction)', $c->{label}, $in->{median} / $c->{median},
         $c->{us}{pcpu} // 0, $in->{us}{pcpu} // 0);
 }
 if (defined $m{dup_jobs}) {
@@ -295,6 +295,12 @@ if (defined $m{dup_jobs}) {
         . "and ceiling), $m{total_jobs} webhook.process jobs, "
         . "$m{dup_jobs} events with more than one job";
     $invalid = 1 if $m{dup_jobs};
+}
+if ($m{intake_commits} && $m{total_jobs}) {
+    push @notes, sprintf('group commit: the %d intake events were committed '
+        . 'in %d transactions, %.1f events per commit on average',
+        $m{total_jobs}, $m{intake_commits},
+        $m{total_jobs} / $m{intake_commits});
 }
 if (@notes) {
     p 'Notes:';
