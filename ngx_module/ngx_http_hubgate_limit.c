@@ -51,7 +51,6 @@ static ngx_int_t ngx_http_hubgate_limit_reject(ngx_http_request_t *r,
     ngx_str_t *key, hg_limit_info_t *info);
 static ngx_int_t ngx_http_hubgate_limit_header(ngx_http_request_t *r,
     const char *name, uint64_t value);
-static void ngx_http_hubgate_limit_delay(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hubgate_limit_rate(ngx_http_request_t *r,
     ngx_http_hubgate_limit_t *lim, uint64_t *rate);
 static void ngx_http_hubgate_limit_rbtree_insert(ngx_rbtree_node_t *temp,
@@ -149,40 +148,7 @@ ngx_http_hubgate_limit_step(ngx_http_request_t *r,
 
     ctx->delayed = 1;
 
-    r->read_event_handler = ngx_http_test_reading;
-    r->write_event_handler = ngx_http_hubgate_limit_delay;
-
-    r->connection->write->delayed = 1;
-    ngx_add_timer(r->connection->write, (ngx_msec_t) delay);
-
-    return NGX_AGAIN;
-}
-
-
-static void
-ngx_http_hubgate_limit_delay(ngx_http_request_t *r)
-{
-    ngx_event_t  *wev;
-
-    wev = r->connection->write;
-
-    if (wev->delayed) {
-        if (ngx_handle_write_event(wev, 0) != NGX_OK) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        }
-
-        return;
-    }
-
-    if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    r->read_event_handler = ngx_http_block_reading;
-    r->write_event_handler = ngx_http_core_run_phases;
-
-    ngx_http_core_run_phases(r);
+    return ngx_http_hubgate_delay(r, (ngx_msec_t) delay);
 }
 
 

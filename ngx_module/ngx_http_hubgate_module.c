@@ -15,6 +15,7 @@ static char *ngx_http_hubgate_limit_status(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_hubgate_limit_log_level(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static void ngx_http_hubgate_delayed(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hubgate_run(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hubgate_requires(ngx_http_request_t *r,
@@ -419,6 +420,53 @@ ngx_http_hubgate_cache_zone_init(ngx_shm_zone_t *shm_zone, void *data,
     cache->shpool->log_nomem = 0;
 
     return NGX_OK;
+}
+
+
+/*
+ * Sleeps the request for ms without a worker waiting, as limit_req does: a
+ * timer on the write event, then the phases run again.  Returns NGX_AGAIN
+ * for the phase handler to return.
+ */
+
+ngx_int_t
+ngx_http_hubgate_delay(ngx_http_request_t *r, ngx_msec_t ms)
+{
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_hubgate_delayed;
+
+    r->connection->write->delayed = 1;
+    ngx_add_timer(r->connection->write, ms);
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_hubgate_delayed(ngx_http_request_t *r)
+{
+    ngx_event_t  *wev;
+
+    wev = r->connection->write;
+
+    if (wev->delayed) {
+        /* a write event before the timer: keep waiting */
+        if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        }
+
+        return;
+    }
+
+    if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    ngx_http_core_run_phases(r);
 }
 
 

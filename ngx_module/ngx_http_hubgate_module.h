@@ -39,7 +39,10 @@
 #define NGX_HTTP_HUBGATE_LIMIT_REJECTED_DRY_RUN 5
 
 
-/* webhook outcomes, as $hubgate_webhook_status and the counters name them */
+/*
+ * webhook outcomes, as $hubgate_webhook_status and the counters name them;
+ * MISSING to SIGNATURE in the order of hg_wh_err_e
+ */
 enum {
     NGX_HTTP_HUBGATE_WH_NONE = 0,
     NGX_HTTP_HUBGATE_WH_OK,
@@ -160,6 +163,7 @@ typedef struct {
     ngx_str_t                       name;          /* the scheme */
     const hg_wh_scheme_t           *scheme;        /* NULL: pubsub */
     ngx_uint_t                      pubsub;
+    ngx_uint_t                      url_secret;    /* mailchimp, param= */
     hg_wh_config_t                  wc;            /* file secrets */
     ngx_uint_t                      nfile;         /* of wc.nsecrets */
     ngx_http_complex_value_t       *secret_request;
@@ -227,8 +231,9 @@ typedef struct {
     ngx_str_t                       wh_id;
     ngx_str_t                       wh_body;       /* flattened raw body */
     ngx_str_t                       wh_key;        /* secret_request URI */
+    uint32_t                        wh_hash;       /* of wh_key */
     ngx_array_t                    *wh_secrets;    /* ngx_str_t, fetched */
-    ngx_uint_t                      wh_fetch;      /* 200, 404 or 0 */
+    ngx_uint_t                      wh_fetch;      /* 200, 404, 500 or 0 */
     ngx_uint_t                      wh_waits;      /* for another's ask */
 
     unsigned                        stripped:1;
@@ -260,6 +265,7 @@ extern ngx_module_t  ngx_http_hubgate_module;
 ngx_http_hubgate_ctx_t *ngx_http_hubgate_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_hubgate_cache_zone_init(ngx_shm_zone_t *shm_zone,
     void *data, ngx_rbtree_insert_pt insert, const char *directive);
+ngx_int_t ngx_http_hubgate_delay(ngx_http_request_t *r, ngx_msec_t ms);
 ngx_int_t ngx_http_hubgate_subrequest_get(ngx_http_request_t *r,
     ngx_str_t *uri, ngx_str_t *args, ngx_http_post_subrequest_t *ps,
     ngx_http_request_t **psr);

@@ -55,14 +55,16 @@ static ngx_int_t ngx_http_hubgate_webhook_mask(ngx_http_request_t *r,
     ngx_http_hubgate_webhook_t *wh);
 static ngx_int_t ngx_http_hubgate_webhook_secrets(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
+static ngx_http_hubgate_cache_t *ngx_http_hubgate_webhook_zone(
+    ngx_http_request_t *r);
+static ngx_http_hubgate_whnode_t *ngx_http_hubgate_webhook_find(
+    ngx_http_hubgate_cache_t *cache, ngx_http_hubgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hubgate_webhook_lookup(ngx_http_request_t *r,
     ngx_http_hubgate_ctx_t *ctx, ngx_uint_t may_wait);
-static ngx_int_t ngx_http_hubgate_webhook_wait(ngx_http_request_t *r);
-static void ngx_http_hubgate_webhook_waited(ngx_http_request_t *r);
 static void ngx_http_hubgate_webhook_unmark(ngx_http_request_t *r,
     ngx_http_hubgate_ctx_t *ctx);
 static ngx_http_hubgate_whnode_t *ngx_http_hubgate_webhook_node(
-    ngx_http_hubgate_cache_t *cache, ngx_str_t *key, uint32_t hash,
+    ngx_http_hubgate_cache_t *cache, ngx_http_hubgate_ctx_t *ctx,
     size_t size);
 static ngx_int_t ngx_http_hubgate_webhook_fetch(ngx_http_request_t *r,
     ngx_http_hubgate_loc_conf_t *lcf, ngx_http_hubgate_ctx_t *ctx);
@@ -72,6 +74,8 @@ static ngx_int_t ngx_http_hubgate_webhook_parse(ngx_http_request_t *r,
     u_char *data, size_t len, ngx_array_t **secrets);
 static int ngx_http_hubgate_webhook_add(void *data, const char *secret,
     size_t len);
+static ngx_int_t ngx_http_hubgate_webhook_suits(ngx_http_request_t *r,
+    ngx_http_hubgate_webhook_t *wh, ngx_http_hubgate_ctx_t *ctx);
 static void ngx_http_hubgate_webhook_store(ngx_http_request_t *r,
     ngx_http_hubgate_ctx_t *ctx, time_t ttl);
 static void ngx_http_hubgate_webhook_free_node(ngx_slab_pool_t *shpool,
@@ -162,10 +166,7 @@ ngx_http_hubgate_webhook_step(ngx_http_request_t *r,
         return ngx_http_hubgate_webhook_pubsub(r, lcf->webhook, ctx);
     }
 
-    if (!ctx->wh_masked
-        && (lcf->webhook->wc.param
-            || ngx_strcmp(lcf->webhook->name.data, "mailchimp") == 0))
-    {
+    if (lcf->webhook->url_secret && !ctx->wh_masked) {
         if (ngx_http_hubgate_webhook_mask(r, lcf->webhook) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -394,6 +395,8 @@ ngx_http_hubgate_webhook_secrets(ngx_http_request_t *r,
             ctx->wh_fetch = NGX_HTTP_NOT_FOUND;
             return NGX_OK;
         }
+
+        ctx->wh_hash = ngx_crc32_short(ctx->wh_key.data, ctx->wh_key.len);
     }
 
     rc = ngx_http_hubgate_webhook_lookup(r, ctx,
@@ -412,7 +415,7 @@ ngx_http_hubgate_webhook_secrets(ngx_http_request_t *r,
     if (rc == NGX_BUSY) {
         /* one request asks hubgated; the others look again shortly */
         ctx->wh_waits++;
-        return ngx_http_hubgate_webhook_wait(r);
+        return ngx_http_hubgate_delay(r, NGX_HTTP_HUBGATE_WH_WAIT);
     }
 
     rc = ngx_http_hubgate_webhook_fetch(r, lcf, ctx);
@@ -422,6 +425,31 @@ ngx_http_hubgate_webhook_secrets(ngx_http_request_t *r,
     }
 
     return rc;
+}
+
+
+/* the secret_request cache of the http block */
+
+static ngx_http_hubgate_cache_t *
+ngx_http_hubgate_webhook_zone(ngx_http_request_t *r)
+{
+    ngx_http_hubgate_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_hubgate_module);
+
+    return mcf->webhook_zone->data;
+}
+
+
+/* under the zone's lock: ctx's node, or NULL */
+
+static ngx_http_hubgate_whnode_t *
+ngx_http_hubgate_webhook_find(ngx_http_hubgate_cache_t *cache,
+    ngx_http_hubgate_ctx_t *ctx)
+{
+    return (ngx_http_hubgate_whnode_t *)
+               ngx_str_rbtree_lookup(&cache->sh->rbtree, &ctx->wh_key,
+                                     ctx->wh_hash);
 }
 
 
@@ -435,25 +463,19 @@ static ngx_int_t
 ngx_http_hubgate_webhook_lookup(ngx_http_request_t *r,
     ngx_http_hubgate_ctx_t *ctx, ngx_uint_t may_wait)
 {
-    u_char                        *p;
-    size_t                         len;
-    uint32_t                       hash;
-    ngx_str_t                     *s;
-    ngx_uint_t                     i;
-    ngx_array_t                   *secrets;
-    ngx_http_hubgate_whnode_t     *node;
-    ngx_http_hubgate_cache_t      *cache;
-    ngx_http_hubgate_main_conf_t  *mcf;
+    u_char                     *p;
+    size_t                      len;
+    ngx_str_t                  *s;
+    ngx_uint_t                  i;
+    ngx_array_t                *secrets;
+    ngx_http_hubgate_whnode_t  *node;
+    ngx_http_hubgate_cache_t   *cache;
 
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_hubgate_module);
-    cache = mcf->webhook_zone->data;
-
-    hash = ngx_crc32_short(ctx->wh_key.data, ctx->wh_key.len);
+    cache = ngx_http_hubgate_webhook_zone(r);
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
-    node = (ngx_http_hubgate_whnode_t *)
-               ngx_str_rbtree_lookup(&cache->sh->rbtree, &ctx->wh_key, hash);
+    node = ngx_http_hubgate_webhook_find(cache, ctx);
 
     if (node != NULL && node->expires > ngx_time()
         && node->status == NGX_HTTP_HUBGATE_WH_FETCHING && may_wait)
@@ -465,7 +487,7 @@ ngx_http_hubgate_webhook_lookup(ngx_http_request_t *r,
     if (node == NULL || node->expires <= ngx_time()
         || node->status == NGX_HTTP_HUBGATE_WH_FETCHING)
     {
-        node = ngx_http_hubgate_webhook_node(cache, &ctx->wh_key, hash,
+        node = ngx_http_hubgate_webhook_node(cache, ctx,
                                         offsetof(ngx_http_hubgate_whnode_t,
                                                  data)
                                         + ctx->wh_key.len);
@@ -650,6 +672,15 @@ ngx_http_hubgate_webhook_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
                                           &ctx->wh_secrets)
            == NGX_OK)
     {
+        if (ngx_http_hubgate_webhook_suits(fetch->r, fetch->wh, ctx)
+            != NGX_OK)
+        {
+            /* not cached, and this delivery answered 500 */
+            ngx_http_hubgate_webhook_unmark(fetch->r, ctx);
+            ctx->wh_fetch = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return rc;
+        }
+
         ctx->wh_fetch = NGX_HTTP_OK;
         ngx_http_hubgate_webhook_store(fetch->r, ctx, fetch->wh->secret_ttl);
         return rc;
@@ -722,23 +753,73 @@ ngx_http_hubgate_webhook_add(void *data, const char *secret, size_t len)
 }
 
 
+/*
+ * The scheme's own check of hubgated's secrets, once when they arrive:
+ * what the cache holds is known to suit it.
+ */
+
+static ngx_int_t
+ngx_http_hubgate_webhook_suits(ngx_http_request_t *r,
+    ngx_http_hubgate_webhook_t *wh, ngx_http_hubgate_ctx_t *ctx)
+{
+    size_t                *lens;
+    ngx_str_t             *s;
+    ngx_uint_t             i, n;
+    const char            *msg;
+    hg_wh_config_t         wc;
+    const unsigned char  **secrets;
+
+    n = ctx->wh_secrets->nelts;
+
+    if (n == 0) {
+        return NGX_OK;              /* none: answered as no_secret */
+    }
+
+    secrets = ngx_palloc(r->pool, n * sizeof(unsigned char *));
+    lens = ngx_palloc(r->pool, n * sizeof(size_t));
+    if (secrets == NULL || lens == NULL) {
+        return NGX_ERROR;
+    }
+
+    s = ctx->wh_secrets->elts;
+
+    for (i = 0; i < n; i++) {
+        secrets[i] = s[i].data;
+        lens[i] = s[i].len;
+    }
+
+    wc = wh->wc;
+    wc.secrets = secrets;
+    wc.secret_lens = lens;
+    wc.nsecrets = n;
+
+    msg = wh->scheme->check(&wc);
+
+    if (msg) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hubgate: webhook secrets from \"%V\" do not suit "
+                      "the %V scheme: %s", &ctx->wh_key, &wh->name, msg);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 /* publishes ctx's result for every worker; on failure just not cached */
 
 static void
 ngx_http_hubgate_webhook_store(ngx_http_request_t *r,
     ngx_http_hubgate_ctx_t *ctx, time_t ttl)
 {
-    u_char                        *p;
-    size_t                         size;
-    uint32_t                       hash;
-    ngx_str_t                     *s;
-    ngx_uint_t                     i, n;
-    ngx_http_hubgate_whnode_t     *node;
-    ngx_http_hubgate_cache_t      *cache;
-    ngx_http_hubgate_main_conf_t  *mcf;
+    u_char                     *p;
+    size_t                      size;
+    ngx_str_t                  *s;
+    ngx_uint_t                  i, n;
+    ngx_http_hubgate_whnode_t  *node;
+    ngx_http_hubgate_cache_t   *cache;
 
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_hubgate_module);
-    cache = mcf->webhook_zone->data;
+    cache = ngx_http_hubgate_webhook_zone(r);
 
     n = ctx->wh_secrets ? ctx->wh_secrets->nelts : 0;
     s = ctx->wh_secrets ? ctx->wh_secrets->elts : NULL;
@@ -749,11 +830,9 @@ ngx_http_hubgate_webhook_store(ngx_http_request_t *r,
         size += sizeof(size_t) + s[i].len;
     }
 
-    hash = ngx_crc32_short(ctx->wh_key.data, ctx->wh_key.len);
-
     ngx_shmtx_lock(&cache->shpool->mutex);
 
-    node = ngx_http_hubgate_webhook_node(cache, &ctx->wh_key, hash, size);
+    node = ngx_http_hubgate_webhook_node(cache, ctx, size);
 
     if (node == NULL) {
         ngx_shmtx_unlock(&cache->shpool->mutex);
@@ -779,21 +858,20 @@ ngx_http_hubgate_webhook_store(ngx_http_request_t *r,
 
 
 /*
- * Under the zone's lock: the node of key, size bytes, replacing the one
+ * Under the zone's lock: the node of ctx's key, size bytes, replacing the one
  * there, in the tree and first in the queue; the least recently used
  * nodes make room.  NULL when there is none to be had.
  */
 
 static ngx_http_hubgate_whnode_t *
 ngx_http_hubgate_webhook_node(ngx_http_hubgate_cache_t *cache,
-    ngx_str_t *key, uint32_t hash, size_t size)
+    ngx_http_hubgate_ctx_t *ctx, size_t size)
 {
     ngx_uint_t                  tries;
     ngx_queue_t                *q;
     ngx_http_hubgate_whnode_t  *node, *old;
 
-    old = (ngx_http_hubgate_whnode_t *)
-              ngx_str_rbtree_lookup(&cache->sh->rbtree, key, hash);
+    old = ngx_http_hubgate_webhook_find(cache, ctx);
 
     if (old) {
         ngx_http_hubgate_webhook_free_node(cache->shpool, cache->sh, old);
@@ -822,10 +900,10 @@ ngx_http_hubgate_webhook_node(ngx_http_hubgate_cache_t *cache,
     node->nsecrets = 0;
     node->expires = 0;
 
-    ngx_memcpy(node->data, key->data, key->len);
+    ngx_memcpy(node->data, ctx->wh_key.data, ctx->wh_key.len);
     node->sn.str.data = node->data;
-    node->sn.str.len = key->len;
-    node->sn.node.key = hash;
+    node->sn.str.len = ctx->wh_key.len;
+    node->sn.node.key = ctx->wh_hash;
 
     ngx_rbtree_insert(&cache->sh->rbtree, &node->sn.node);
     ngx_queue_insert_head(&cache->sh->queue, &node->queue);
@@ -840,68 +918,20 @@ static void
 ngx_http_hubgate_webhook_unmark(ngx_http_request_t *r,
     ngx_http_hubgate_ctx_t *ctx)
 {
-    uint32_t                       hash;
-    ngx_http_hubgate_whnode_t     *node;
-    ngx_http_hubgate_cache_t      *cache;
-    ngx_http_hubgate_main_conf_t  *mcf;
+    ngx_http_hubgate_whnode_t  *node;
+    ngx_http_hubgate_cache_t   *cache;
 
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_hubgate_module);
-    cache = mcf->webhook_zone->data;
-
-    hash = ngx_crc32_short(ctx->wh_key.data, ctx->wh_key.len);
+    cache = ngx_http_hubgate_webhook_zone(r);
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
-    node = (ngx_http_hubgate_whnode_t *)
-               ngx_str_rbtree_lookup(&cache->sh->rbtree, &ctx->wh_key, hash);
+    node = ngx_http_hubgate_webhook_find(cache, ctx);
 
     if (node && node->status == NGX_HTTP_HUBGATE_WH_FETCHING) {
         ngx_http_hubgate_webhook_free_node(cache->shpool, cache->sh, node);
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
-}
-
-
-/* as limit_req delays: a timer on the write event, then the phases again */
-
-static ngx_int_t
-ngx_http_hubgate_webhook_wait(ngx_http_request_t *r)
-{
-    r->read_event_handler = ngx_http_test_reading;
-    r->write_event_handler = ngx_http_hubgate_webhook_waited;
-    r->connection->write->delayed = 1;
-    ngx_add_timer(r->connection->write, NGX_HTTP_HUBGATE_WH_WAIT);
-
-    return NGX_AGAIN;
-}
-
-
-static void
-ngx_http_hubgate_webhook_waited(ngx_http_request_t *r)
-{
-    ngx_event_t  *wev;
-
-    wev = r->connection->write;
-
-    if (wev->delayed) {
-        /* a write event before the timer: keep waiting */
-        if (ngx_handle_write_event(wev, 0) != NGX_OK) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        }
-
-        return;
-    }
-
-    if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    r->read_event_handler = ngx_http_block_reading;
-    r->write_event_handler = ngx_http_core_run_phases;
-
-    ngx_http_core_run_phases(r);
 }
 
 
@@ -926,7 +956,6 @@ ngx_http_hubgate_webhook_verify(ngx_http_request_t *r,
     size_t                      *lens;
     ngx_str_t                   *s, url;
     ngx_uint_t                   i, n, nf;
-    const char                  *msg;
     hg_wh_config_t               wc;
     hg_wh_request_t              req;
     const unsigned char        **secrets;
@@ -939,6 +968,11 @@ ngx_http_hubgate_webhook_verify(ngx_http_request_t *r,
         return ngx_http_hubgate_webhook_reject(r, ctx,
                                                NGX_HTTP_HUBGATE_WH_UNAVAILABLE,
                                                NGX_HTTP_SERVICE_UNAVAILABLE);
+    }
+
+    if (ctx->wh_fetch == NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        /* hubgated's secrets do not suit the scheme (logged when fetched) */
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     wc = wh->wc;
@@ -976,15 +1010,6 @@ ngx_http_hubgate_webhook_verify(ngx_http_request_t *r,
         wc.secrets = secrets;
         wc.secret_lens = lens;
         wc.nsecrets = nf + n;
-
-        msg = wh->scheme->check(&wc);
-
-        if (msg) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "hubgate: webhook secrets from \"%V\" do not suit "
-                          "the %V scheme: %s", &ctx->wh_key, &wh->name, msg);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
     }
 
     req.body.data = (const char *) ctx->wh_body.data;
@@ -1009,37 +1034,23 @@ ngx_http_hubgate_webhook_verify(ngx_http_request_t *r,
 
     err = wh->scheme->verify(&wc, &req, id, sizeof(id));
 
-    switch (err) {
-
-    case HG_WH_OK:
+    if (err == HG_WH_OK) {
         return ngx_http_hubgate_webhook_accept(r, wh, ctx, id);
-
-    case HG_WH_ERR_MISSING:
-        return ngx_http_hubgate_webhook_reject(r, ctx,
-                                               NGX_HTTP_HUBGATE_WH_MISSING,
-                                               NGX_HTTP_UNAUTHORIZED);
-    case HG_WH_ERR_FORMAT:
-        return ngx_http_hubgate_webhook_reject(r, ctx,
-                                               NGX_HTTP_HUBGATE_WH_FORMAT,
-                                               NGX_HTTP_UNAUTHORIZED);
-    case HG_WH_ERR_STALE:
-        return ngx_http_hubgate_webhook_reject(r, ctx,
-                                               NGX_HTTP_HUBGATE_WH_STALE,
-                                               NGX_HTTP_UNAUTHORIZED);
-    case HG_WH_ERR_FUTURE:
-        return ngx_http_hubgate_webhook_reject(r, ctx,
-                                               NGX_HTTP_HUBGATE_WH_FUTURE,
-                                               NGX_HTTP_UNAUTHORIZED);
-    case HG_WH_ERR_SIGNATURE:
-        return ngx_http_hubgate_webhook_reject(r, ctx,
-                                               NGX_HTTP_HUBGATE_WH_SIGNATURE,
-                                               NGX_HTTP_UNAUTHORIZED);
-    default:
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "hubgate: webhook verification of the %V scheme "
-                      "failed inside OpenSSL", &wh->name);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    if (err >= HG_WH_ERR_MISSING && err <= HG_WH_ERR_SIGNATURE) {
+        /* the outcomes from missing to signature follow hg_wh_err_e */
+        return ngx_http_hubgate_webhook_reject(r, ctx,
+                                         NGX_HTTP_HUBGATE_WH_MISSING
+                                         + (err - HG_WH_ERR_MISSING),
+                                         NGX_HTTP_UNAUTHORIZED);
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "hubgate: webhook verification of the %V scheme failed "
+                  "inside OpenSSL", &wh->name);
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
 
 
@@ -1495,6 +1506,10 @@ ngx_http_hubgate_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            secrets->nelts, HG_WH_MAX_SECRETS);
         return NGX_CONF_ERROR;
     }
+
+    /* a secret in the URL is masked in the request line (the logs) */
+    wh->url_secret = wh->wc.param != NULL
+                     || ngx_strcmp(wh->name.data, "mailchimp") == 0;
 
     if (ngx_strcmp(wh->name.data, "square") == 0 && wh->url == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

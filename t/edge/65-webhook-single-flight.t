@@ -4,6 +4,8 @@
 # the others for the same integration wait for it in the shared cache
 # instead of asking too, across workers; a failed ask lets the requests
 # waiting for it ask themselves, and the next delivery asks at once.
+# Secrets that do not suit the scheme are refused when they arrive, so the
+# cache never holds them.
 
 use strict;
 use warnings;
@@ -30,6 +32,10 @@ $t->backend(port => 8082, name => 'sidecar', handler => sub {
     my ($uuid) = $req->{uri} =~ m{/([0-9a-f-]{36})$};
     Time::HiRes::sleep(0.4);
     return (500, {}, 'down') if $uuid && -e "$dir/fail/$uuid";
+    # a secret the standard scheme cannot use (not "whsec_<base64>")
+    return (200, { 'Content-Type' => 'application/json' },
+        encode_json({ secrets => ['plain-secret'] }))
+        if $req->{uri} =~ m{/standard/};
     return (200, { 'Content-Type' => 'application/json' },
         encode_json({ secrets => ['whsec_single'] }));
 });
@@ -47,6 +53,12 @@ http {
         location ~ "^/api/v1/webhooks/stripe/(?<hg_int>[0-9a-f-]{36})$" {
             hubgate_webhook stripe secret_ttl=1h
                 secret_request=/api/v1/webhook-secrets/stripe/$hg_int;
+            proxy_pass http://127.0.0.1:%%PORT_8081%%;
+        }
+
+        location ~ "^/api/v1/webhooks/standard/(?<hg_int>[0-9a-f-]{36})$" {
+            hubgate_webhook standard secret_ttl=1h
+                secret_request=/api/v1/webhook-secrets/standard/$hg_int;
             proxy_pass http://127.0.0.1:%%PORT_8081%%;
         }
 
@@ -104,5 +116,17 @@ ok(asked($bad) >= 2, 'a failed ask is not waited on: asked '
     . asked($bad) . ' times');
 unlink "$dir/fail/$bad";
 is(burst($bad, 1), '200', 'the next delivery asks again and passes');
+
+# secrets that do not suit the scheme: 500, logged, and never cached
+my $std = new_uuid();
+my $sbody = '{"type":"ping"}';
+for my $n (1, 2) {
+    is($t->request(POST => "/api/v1/webhooks/standard/$std", body => $sbody,
+        headers => [ standard_sign($sbody, secret => whsec_new(24)) ])
+        ->status, 500, "secrets unfit for the scheme: 500 ($n)");
+}
+is(asked($std), 2, 'unfit secrets are not cached: asked twice');
+like($t->errlog, qr/do not suit the standard scheme/,
+    'and the log says why');
 
 $t->done_testing;
