@@ -179,7 +179,7 @@ metrics_printf(metrics_out_t *o, const char *fmt, ...)
 
 
 char *
-metrics_render(size_t *len)
+metrics_render(unsigned inflight, size_t *len)
 {
     size_t           i, j;
     uint64_t         v, cum;
@@ -282,6 +282,9 @@ metrics_render(size_t *len)
         "# TYPE hubgated_config_reloads_total counter\n"
         "hubgated_config_reloads_total{result=\"ok\"} %llu\n"
         "hubgated_config_reloads_total{result=\"error\"} %llu\n"
+        "# HELP hubgated_requests_in_flight Requests being served.\n"
+        "# TYPE hubgated_requests_in_flight gauge\n"
+        "hubgated_requests_in_flight %u\n"
         "# HELP hubgated_webhook_intake_groups_total Commits of webhook"
         " events, each\n# of every event that arrived during the previous"
         " one.\n"
@@ -295,7 +298,7 @@ metrics_render(size_t *len)
         "# TYPE hubgated_start_time_seconds gauge\n"
         "hubgated_start_time_seconds %lld\n",
         (unsigned long long) metrics_reloads[0],
-        (unsigned long long) metrics_reloads[1],
+        (unsigned long long) metrics_reloads[1], inflight,
         (unsigned long long) __atomic_load_n(&metrics_intake[0],
                                              __ATOMIC_RELAXED),
         (unsigned long long) __atomic_load_n(&metrics_intake[1],

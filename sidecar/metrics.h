@@ -35,8 +35,11 @@ void metrics_reload(int ok);
 /* a webhook intake group of n events committed together (store/intake.h) */
 void metrics_intake_group(size_t n);
 
-/* returns the text (caller frees) and its length in *len, or NULL */
-char *metrics_render(size_t *len);
+/*
+ * Returns the text (caller frees) and its length in *len, or NULL;
+ * inflight: the requests being served now, a gauge.
+ */
+char *metrics_render(unsigned inflight, size_t *len);
 
 
 #endif /* METRICS_H */

@@ -1,11 +1,11 @@
 -- 007_webhooks: what webhook intake and its secrets need on top of 002/003.
 -- Tenant isolation as described in 001_core.sql.
 --
--- A webhook names no tenant: hubgated scopes the intake transaction with
+-- A webhook names no tenant: the edge's secret subrequest is scoped with
 -- set_config('hubgate.tenant', integration_tenant(integration, provider))
 -- (the SECURITY DEFINER function of 002_integrations.sql, the one lookup
--- across tenants), then inserts the event and its job under RLS like any
--- other request.  The same scoping serves the edge's secret subrequest.
+-- across tenants), then reads under RLS like any other request; the
+-- intake scopes each event the same way (008_webhook_intake.sql).
 
 -- GET /v1/webhooks/events pages newest first by (received_at, id): the
 -- index carries the tie-breaker so a page is one index range scan.

@@ -170,18 +170,6 @@ int api_tx_begin(api_req_t *r);
 int api_tx_begin_integration(api_req_t *r, const char *provider,
     const char *integration);
 
-/*
- * A pooled connection for a request that opens no transaction (r->db,
- * released after the answer).  Returns 0; or -1 after answering 503.
- */
-int api_db_take(api_req_t *r);
-
-/*
- * After a failed statement: 1 when r->db had lost its server (it is
- * released, so api_db_take gets another, which reconnects), else 0.
- */
-int api_db_lost(api_req_t *r, const char *err);
-
 /* logs a database failure and answers 500 (or 503 when unavailable) */
 void api_db_error(api_req_t *r, const char *err);
 

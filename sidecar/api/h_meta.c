@@ -74,7 +74,7 @@ h_metrics(api_req_t *r)
         return;
     }
 
-    text = metrics_render(&len);
+    text = metrics_render(api_server_inflight(), &len);
     if (text == NULL) {
         api_error(r, 500, "internal", "out of memory");
         return;

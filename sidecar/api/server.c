@@ -53,6 +53,8 @@ static void api_idem_finish(api_req_t *r, const char *key);
 static void api_finish_tx(api_req_t *r);
 static void api_commit(api_req_t *r);
 static void api_release(api_req_t *r);
+static int api_db_take(api_req_t *r);
+static int api_db_lost(api_req_t *r, const char *err);
 static int api_tx_open(api_req_t *r, const char *provider,
     const char *integration);
 static int api_hex(const unsigned char *in, size_t len, char *out);
@@ -1022,7 +1024,8 @@ api_tx_open(api_req_t *r, const char *provider, const char *integration)
 }
 
 
-int
+/* a pooled connection in r->db; -1 after answering 503 */
+static int
 api_db_take(api_req_t *r)
 {
     char  err[512];
@@ -1043,7 +1046,11 @@ api_db_take(api_req_t *r)
 }
 
 
-int
+/*
+ * After a failed statement: 1 when r->db had lost its server (released,
+ * so api_db_take gets another, which reconnects), else 0.
+ */
+static int
 api_db_lost(api_req_t *r, const char *err)
 {
     if (r->db == NULL || PQstatus(db_pg(r->db)) == CONNECTION_OK) {

@@ -541,6 +541,83 @@ sub intake_counters {
 
 
 ###############################################################################
+# group commit, for certain: a session holds webhook_events locked, so
+# the first group waits while 20 deliveries queue behind it; one of them
+# is refused by a trigger, so the group fails and is retried event by
+# event: the 19 others are stored, that one alone gets 500
+
+sub in_flight {
+    my $m = $s->request(GET => '/metrics', ident => {})->body // '';
+    my ($n) = $m =~ /^hubgated_requests_in_flight (\d+)$/m;
+    return $n // -1;
+}
+
+{
+    my $tag = 'lk' . int(rand(1e9));
+    my $poison = "evt_${tag}_poison";
+
+    sql("CREATE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS"
+        . " \$\$ BEGIN IF NEW.event_id = '$poison' THEN RAISE EXCEPTION"
+        . " 'poison'; END IF; RETURN NEW; END \$\$;"
+        . " CREATE TRIGGER test_poison BEFORE INSERT ON webhook_events"
+        . " FOR EACH ROW EXECUTE FUNCTION test_poison();");
+
+    my ($g0, $e0) = intake_counters();
+    my $before_ev = events();
+    my $before_jobs = jobs();
+
+    my $lock = $s->psql_session;
+    $lock->send("BEGIN; LOCK TABLE webhook_events IN SHARE MODE;"
+        . " SELECT 'locked';");
+    ok($lock->wait_output(qr/locked/), 'a session holds webhook_events');
+
+    my @ids = ((map { "evt_${tag}_$_" } 1 .. 19), $poison);
+    my $dir = $t->testdir;
+    my @pids;
+
+    for my $i (0 .. $#ids) {
+        my $pid = fork // die "fork: $!";
+        if ($pid == 0) {
+            my $r = hook('stripe', $int{stripe}, qq({"id":"$ids[$i]"}),
+                'scheme=stripe');
+            open my $fh, '>', "$dir/lock.$i" or POSIX::_exit(1);
+            print $fh $r->status // 'none';
+            close $fh;
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+
+    # every delivery is in hubgated (+1: the /metrics request itself), the
+    # first group is waiting for the lock
+    ok($t->wait_for(sub { in_flight() >= 21 && $s->waiting_backends >= 1 },
+        20), 'locked: 20 deliveries in hubgated, a group waiting');
+
+    $lock->send("COMMIT;");
+    waitpid($_, 0) for @pids;
+    $lock->close;
+
+    my %got = map { ($ids[$_] => $t->read_file("lock.$_") // 'none') }
+        0 .. $#ids;
+    is(scalar(grep { $got{$_} eq '200' } @ids[0 .. 18]), 19,
+        'locked: the 19 good events 200');
+    is($got{$poison}, '500', 'locked: the event the database refuses, 500');
+    is(events() - $before_ev, 19, 'locked: 19 rows');
+    is(jobs() - $before_jobs, 19, 'locked: 19 jobs');
+    is(sql("SELECT count(*) FROM webhook_events WHERE event_id = '$poison'"),
+        0, 'locked: nothing of the refused one');
+
+    my ($g1, $e1) = intake_counters();
+    is($e1 - $e0, 20, 'locked: 20 events through intake groups');
+    ok($g1 - $g0 <= 3, 'locked: in at most 3 commit groups (' . ($g1 - $g0)
+        . '), so the queued ones went together');
+
+    sql("DROP TRIGGER test_poison ON webhook_events;"
+        . " DROP FUNCTION test_poison();");
+}
+
+
+###############################################################################
 
 is($s->stop, 0, 'hubgated stops with exit 0');
 
