@@ -55,15 +55,10 @@ OUT=${BENCH_OUT:-$BENCH/results.md}
 NOISE_MAX=${BENCH_NOISE_MAX:-0.15}
 MAX_RETRIES=${BENCH_MAX_RETRIES:-2}
 
-log() { printf 'bench-sidecar: %s\n' "$*" >&2; }
-die() { printf 'bench-sidecar: error: %s\n' "$*" >&2; exit 1; }
+BENCH_NAME=bench-sidecar
+. "$BENCH/lib.sh"
 
-[[ $NOISE_MAX =~ ^[0-9]*\.?[0-9]+$ ]] || die "BENCH_NOISE_MAX must be a number"
-[[ $MAX_RETRIES =~ ^[0-9]+$ ]] || die "BENCH_MAX_RETRIES must be a number"
-for v in SECS RUNS WARMUP CONNS NINTEG NTOKENS; do
-    [[ ${!v} =~ ^[0-9]+$ ]] && (( ${!v} > 0 )) \
-        || die "$v must be a positive integer (got '${!v}')"
-done
+check_numbers SECS RUNS WARMUP CONNS NINTEG NTOKENS
 (( NINTEG <= 200 )) || die "BENCH_INTEGRATIONS: at most 200 (the API's page limit)"
 
 [ -x "$NGINX" ] || die "$NGINX not found (apt-get install nginx)"
@@ -73,19 +68,7 @@ for c in wrk curl openssl perl; do
     command -v "$c" >/dev/null || die "$c not found: run 'make deps'"
 done
 
-# as in run.sh: nginx's worker on the last CPU, wrk on the first;
-# hubgated and PostgreSQL go where the scheduler puts them
-NCPU=$(nproc)
-if [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null; then
-    SRV_CPU=$((NCPU - 1))
-    AFFINITY="worker_cpu_affinity 1$(printf '0%.0s' $(seq 1 $SRV_CPU));"
-    ON_CLI=(taskset -c 0)
-    PINNING="nginx worker on CPU $SRV_CPU, wrk on CPU 0, hubgated and PostgreSQL unpinned"
-else
-    AFFINITY=
-    ON_CLI=()
-    PINNING=none
-fi
+pin_cpus "wrk"
 
 # ------------------------------------------------------- work dir, cleanup
 
@@ -99,18 +82,8 @@ SERVICES_STARTED=0
 STATUS=1
 
 hg() { "$HUBGATED" -c "$T/hubgated.conf" "$@"; }
-
-stop_pid() {   # pid signal
-    local p=$1
-    [ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 0
-    kill "-$2" "$p" 2>/dev/null || true
-    for _ in $(seq 100); do
-        kill -0 "$p" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-}
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 
 cleanup() {
     trap - EXIT INT TERM
@@ -134,29 +107,6 @@ trap cleanup EXIT
 trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
 trap 'exit 130' INT TERM
 
-CLK_TCK=$(getconf CLK_TCK)
-noisy() { awk -v n="$1" -v m="$NOISE_MAX" 'BEGIN { exit !(n > m) }'; }
-sys_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $9; exit }' /proc/stat; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo -1; }
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
-kv() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<< "$2"; }
-
-# wait (at most $1 s) for a second in which the machine used less than
-# NOISE_MAX of a core
-wait_quiet() {
-    local t0=$SECONDS a b used="?"
-    while [ $((SECONDS - t0)) -lt "$1" ]; do
-        a=$(sys_ticks); sleep 1; b=$(sys_ticks)
-        used=$(awk -v a="$a" -v b="$b" -v hz="$CLK_TCK" \
-                   'BEGIN { printf "%.3f", (b - a) / hz }')
-        noisy "$used" || return 0
-    done
-    log "machine still busy after ${1}s (last second: $used of a core)"
-    return 1
-}
-
-meta() { echo "$1=$2" >> "$T/meta"; }
 : > "$T/meta"
 meta date "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 meta nproc "$NCPU"

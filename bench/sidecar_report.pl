@@ -13,18 +13,16 @@
 
 use strict;
 use warnings;
+
+use FindBin ();
+use lib $FindBin::Bin;
+use BenchReport qw(read_meta median fmt_int fmt_us);
 use Time::Local qw(timegm);
 
 my $dir = shift or die "usage: sidecar_report.pl <workdir>\n";
 
-my %m;
-open my $fh, '<', "$dir/meta" or die "$dir/meta: $!\n";
-while (<$fh>) {
-    chomp;
-    my ($k, $v) = split /=/, $_, 2;
-    $m{$k} = $v if defined $v;
-}
-close $fh;
+my %m = read_meta($dir);
+my $fh;
 
 my (@order, %sc);
 open $fh, '<', "$dir/scenarios.tsv" or die "$dir/scenarios.tsv: $!\n";
@@ -47,20 +45,8 @@ while (<$fh>) {
 }
 close $fh;
 
-sub median {
-    my @v = sort { $a <=> $b } @_;
-    return undef unless @v;
-    return $v[$#v / 2] if @v % 2;
-    return ($v[@v / 2 - 1] + $v[@v / 2]) / 2;
-}
 
-sub fmt_int {
-    my $n = sprintf '%.0f', shift;
-    1 while $n =~ s/^(\d+)(\d{3})/$1,$2/;
-    return $n;
-}
 
-sub fmt_us { defined $_[0] ? sprintf('%.1f', $_[0]) : '—' }
 
 sub lines_of {
     my $f = shift;

@@ -14,16 +14,14 @@
 use strict;
 use warnings;
 
+use FindBin ();
+use lib $FindBin::Bin;
+use BenchReport qw(read_meta median fmt_int fmt_us);
+
 my $dir = shift or die "usage: webhook_report.pl <workdir>\n";
 
-my %m;
-open my $fh, '<', "$dir/meta" or die "$dir/meta: $!\n";
-while (<$fh>) {
-    chomp;
-    my ($k, $v) = split /=/, $_, 2;
-    $m{$k} = $v if defined $v;
-}
-close $fh;
+my %m = read_meta($dir);
+my $fh;
 
 my (@order, %sc);
 open $fh, '<', "$dir/scenarios.tsv" or die "$dir/scenarios.tsv: $!\n";
@@ -48,18 +46,7 @@ while (<$fh>) {
 }
 close $fh;
 
-sub median {
-    my @v = sort { $a <=> $b } @_;
-    return undef if !@v;
-    return $v[$#v / 2] if @v % 2;
-    return ($v[@v / 2 - 1] + $v[@v / 2]) / 2;
-}
 
-sub fmt_int {
-    my $n = sprintf '%.0f', shift;
-    1 while $n =~ s/^(\d+)(\d{3})/$1,$2/;
-    return $n;
-}
 
 sub slurp {
     my $f = shift;
@@ -192,7 +179,6 @@ p '';
 p '| scenario | median /s | runs (/s) | compared with | ratio | target | met | CPU µs per request or row: nginx + hubgated + PostgreSQL + load generator = all | checks |';
 p '|---|--:|---|---|--:|---|---|---|---|';
 
-sub fmt_us { defined $_[0] ? sprintf('%.1f', $_[0]) : '—' }
 
 for my $id (@order) {
     my $s = $sc{$id};
