@@ -103,6 +103,12 @@ const char *api_query(api_req_t *r, const char *name);
 /* 1 when s is a uuid in its text form (8-4-4-4-12 hex digits) */
 int h_uuid(const char *s);
 
+/*
+ * Runs stmt, whose first parameter v[0] is an integration id: its one
+ * row (PQclear it), or NULL after answering 500/503 or 404 for v[0].
+ */
+PGresult *h_row(api_req_t *r, db_stmt_e stmt, int n, const char *const *v);
+
 /* ?limit=: def when absent, 1..max, or -1 when malformed */
 int h_limit(api_req_t *r, int def, int max);
 

@@ -26,8 +26,6 @@ static char  *h_defaults;              /* JSON text, set once */
 
 static int h_begin(api_req_t *r);
 static void h_not_found(api_req_t *r, const char *id);
-static PGresult *h_row(api_req_t *r, db_stmt_e stmt, int n,
-    const char *const *v);
 static void h_defaults_init(void);
 static const char *h_defaults_json(void);
 static int h_integration_answer(api_req_t *r, int status, const char *id,
@@ -84,7 +82,7 @@ h_not_found(api_req_t *r, const char *id)
  * row, or NULL after answering 404 (no such integration for the tenant)
  * or the database error.
  */
-static PGresult *
+PGresult *
 h_row(api_req_t *r, db_stmt_e stmt, int n, const char *const *v)
 {
     char       err[512];

@@ -334,21 +334,13 @@ h_wh_generate(char *out, size_t size)
 static void
 h_wh_meta(api_req_t *r, const char *generated)
 {
-    char         err[512];
     json_t      *meta;
     PGresult    *res;
     const char  *v[1];
 
     v[0] = r->params[0];
-    res = db_exec(r->db, DB_S_WHSEC_META, 1, v, err, sizeof(err));
+    res = h_row(r, DB_S_WHSEC_META, 1, v);
     if (res == NULL) {
-        api_db_error(r, err);
-        return;
-    }
-
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
         return;
     }
 
@@ -429,15 +421,8 @@ h_webhook_secret_put(api_req_t *r)
 
     /* the integration's row lock serialises rotations */
     v[0] = r->params[0];
-    res = db_exec(r->db, DB_S_INT_LOCK, 1, v, err, sizeof(err));
+    res = h_row(r, DB_S_INT_LOCK, 1, v);
     if (res == NULL) {
-        api_db_error(r, err);
-        goto done;
-    }
-
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
         goto done;
     }
 
@@ -554,15 +539,8 @@ h_webhook_secret_delete(api_req_t *r)
     }
 
     v[0] = r->params[0];
-    res = db_exec(r->db, DB_S_INT_LOCK, 1, v, err, sizeof(err));
+    res = h_row(r, DB_S_INT_LOCK, 1, v);
     if (res == NULL) {
-        api_db_error(r, err);
-        return;
-    }
-
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
         return;
     }
 
