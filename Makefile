@@ -52,7 +52,10 @@ SIDECAR_HDRS := $(wildcard sidecar/*.h sidecar/*/*.h)
 SIDECAR_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 -Wall -Wextra -Werror \
                 -Wno-unused-parameter -Wno-missing-field-initializers \
                 -Isidecar -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql) -pthread
-SIDECAR_LIBS := -lmicrohttpd -lpq -lhiredis -ljansson -lcrypto -pthread
+SIDECAR_CFLAGS += $(shell pkg-config --cflags libcurl libxml-2.0 pangocairo 2>/dev/null)
+SIDECAR_LIBS := -lmicrohttpd -lpq -lhiredis -ljansson -lcrypto -lcurl \
+                $(shell pkg-config --libs libxml-2.0 pangocairo 2>/dev/null) \
+                -pthread
 EMBEDDED     := $(sort $(wildcard sql/*.sql)) sidecar/api/openapi.json
 
 $(BUILD)/gen/embedded.c: $(EMBEDDED) tools/embed.pl
@@ -181,3 +184,6 @@ bench-webhook: deps module sidecar
 
 clean:
 	rm -rf $(BUILD)
+
+# per-subsystem rules (unit tests, fuzzers, benches): mk/<subsystem>.mk
+include $(sort $(wildcard mk/*.mk))

@@ -167,8 +167,95 @@ static const config_key_t  config_table[] = {
       "URL users reach nginx at, for links and redirects" },
 
     { "test_clock", CONFIG_T_BOOL, "off",
-      CONFIG_F_RELOAD, CONFIG_OFF(test_clock), 0, 1, NULL, NULL,
-      "tests only: retry and sync schedules run in seconds, not minutes" },
+      0, CONFIG_OFF(test_clock), 0, 1, NULL, NULL,
+      "tests only: POST /v1/admin/test-clock moves this instance's clock"
+      " forward, so retry, sync and due-date schedules run in seconds;"
+      " restart to change" },
+
+    { "job_lease", CONFIG_T_DURATION, "30s",
+      CONFIG_F_RELOAD, CONFIG_OFF(job_lease), 3 * CONFIG_MS_S, CONFIG_MS_H,
+      NULL, NULL,
+      "how long a claimed job is a worker's; heartbeats renew it every"
+      " third of it, and a dead worker's job is taken again after it" },
+
+    { "scheduler_interval", CONFIG_T_DURATION, "10s",
+      CONFIG_F_RELOAD, CONFIG_OFF(scheduler_interval), 100, CONFIG_MS_H,
+      NULL, NULL,
+      "how often due syncs are enqueued (per syncFrequencyMinutes) and"
+      " overdue invoices marked" },
+
+    { "token_refresh_margin", CONFIG_T_DURATION, "1h",
+      CONFIG_F_RELOAD, CONFIG_OFF(token_refresh_margin), 0, 24 * CONFIG_MS_H,
+      NULL, NULL,
+      "an OAuth access token this close to its expiry is refreshed before"
+      " it is used" },
+
+    { "sync_page_size", CONFIG_T_INT, "100",
+      CONFIG_F_RELOAD, CONFIG_OFF(sync_page_size), 1, 100, NULL, NULL,
+      "records asked for per provider page (Allegro and Stripe allow up to"
+      " 100)" },
+
+    { "http_timeout", CONFIG_T_DURATION, "30s",
+      CONFIG_F_RELOAD, CONFIG_OFF(http_timeout), 100, 5 * CONFIG_MS_M,
+      NULL, NULL,
+      "longest a call to a provider may take, connection included" },
+
+    { "allegro_api_url", CONFIG_T_STRING, "https://api.allegro.pl",
+      CONFIG_F_RELOAD, CONFIG_OFF(allegro_api_url), 0, 0, NULL,
+      config_check_url,
+      "Allegro REST API base URL (https://api.allegro.pl.allegrosandbox.pl"
+      " for the sandbox)" },
+
+    { "allegro_auth_url", CONFIG_T_STRING, "https://allegro.pl",
+      CONFIG_F_RELOAD, CONFIG_OFF(allegro_auth_url), 0, 0, NULL,
+      config_check_url,
+      "Allegro OAuth base URL: /auth/oauth/authorize and /auth/oauth/token"
+      " live under it" },
+
+    { "allegro_client_id", CONFIG_T_STRING, "",
+      CONFIG_F_RELOAD | CONFIG_F_EMPTY, CONFIG_OFF(allegro_client_id), 0, 0,
+      NULL, NULL,
+      "Client ID of hubgate's Allegro application; empty: Allegro cannot"
+      " be connected" },
+
+    { "allegro_client_secret_file", CONFIG_T_SECRET_PATH, "",
+      CONFIG_F_RELOAD | CONFIG_F_EMPTY,
+      CONFIG_OFF(allegro_client_secret_file), 0, 0, NULL, NULL,
+      "file holding the Allegro application's client secret (mode 0600)" },
+
+    { "allegro_requests_per_minute", CONFIG_T_INT, "9000",
+      CONFIG_F_RELOAD, CONFIG_OFF(allegro_requests_per_minute), 1, 1000000,
+      NULL, NULL,
+      "calls to Allegro per minute per client id, across every instance,"
+      " kept below Allegro's own limit" },
+
+    { "stripe_api_url", CONFIG_T_STRING, "https://api.stripe.com",
+      CONFIG_F_RELOAD, CONFIG_OFF(stripe_api_url), 0, 0, NULL,
+      config_check_url,
+      "Stripe API base URL" },
+
+    { "stripe_connect_url", CONFIG_T_STRING, "https://connect.stripe.com",
+      CONFIG_F_RELOAD, CONFIG_OFF(stripe_connect_url), 0, 0, NULL,
+      config_check_url,
+      "Stripe Connect OAuth base URL (/oauth/authorize, /oauth/token,"
+      " /oauth/deauthorize)" },
+
+    { "stripe_client_id", CONFIG_T_STRING, "",
+      CONFIG_F_RELOAD | CONFIG_F_EMPTY, CONFIG_OFF(stripe_client_id), 0, 0,
+      NULL, NULL,
+      "Connect platform client id (ca_...); empty: Stripe is connected by"
+      " restricted API key only" },
+
+    { "stripe_secret_key_file", CONFIG_T_SECRET_PATH, "",
+      CONFIG_F_RELOAD | CONFIG_F_EMPTY, CONFIG_OFF(stripe_secret_key_file),
+      0, 0, NULL, NULL,
+      "file holding the Connect platform's secret key, which Stripe's"
+      " /oauth/token and /oauth/deauthorize take (mode 0600)" },
+
+    { "stripe_requests_per_second", CONFIG_T_INT, "100",
+      CONFIG_F_RELOAD, CONFIG_OFF(stripe_requests_per_second), 1, 1000000,
+      NULL, NULL,
+      "calls to Stripe per second per account, across every instance" },
 
     { "metrics", CONFIG_T_BOOL, "on",
       CONFIG_F_RELOAD, CONFIG_OFF(metrics), 0, 1, NULL, NULL,
@@ -455,7 +542,8 @@ config_accepts(const config_key_t *k, char *out, size_t outlen)
 
     case CONFIG_T_SECRET_PATH:
         snprintf(out, outlen, "the path of a file holding the secret,"
-                 " with a '/' (e.g. %s), not the secret itself", k->def);
+                 " with a '/' (e.g. %s), not the secret itself",
+                 k->def[0] != '\0' ? k->def : "/etc/hubgate/secret");
         break;
 
     case CONFIG_T_PATH:
@@ -575,7 +663,9 @@ config_set(const config_key_t *k, const char *v, hubgate_config_t *cfg,
         }
     }
 
-    if (k->type == CONFIG_T_SECRET_PATH && strchr(v, '/') == NULL) {
+    if (k->type == CONFIG_T_SECRET_PATH && strchr(v, '/') == NULL
+        && !(len == 0 && (k->flags & CONFIG_F_EMPTY)))
+    {
         goto bad;
     }
 

@@ -125,6 +125,21 @@ typedef struct {
     char      *oauth_redirect_uri;          /* "" = derived, see the doc */
     char      *public_base_url;
     int        test_clock;                  /* bool */
+    int64_t    job_lease;                   /* ms */
+    int64_t    scheduler_interval;          /* ms */
+    int64_t    token_refresh_margin;        /* ms */
+    int        sync_page_size;
+    int64_t    http_timeout;                /* ms */
+    char      *allegro_api_url;
+    char      *allegro_auth_url;
+    char      *allegro_client_id;
+    char      *allegro_client_secret_file;  /* "" = none */
+    int        allegro_requests_per_minute;
+    char      *stripe_api_url;
+    char      *stripe_connect_url;
+    char      *stripe_client_id;
+    char      *stripe_secret_key_file;      /* "" = none */
+    int        stripe_requests_per_second;
     int        metrics;                     /* bool */
 } hubgate_config_t;
 

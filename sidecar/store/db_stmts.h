@@ -41,6 +41,12 @@
     " || '_' || " t ".id)"
 
 
+/* the statements of each subsystem, in a list of its own */
+#include "stmts_queue.h"
+#include "stmts_oauth.h"
+#include "stmts_sync.h"
+#include "stmts_invoice.h"
+
 #define DB_STMTS(X)                                                           \
     X(DB_S_TENANT_SCOPE,                                                      \
       "SELECT set_config('hubgate.tenant',"                                   \
@@ -206,7 +212,11 @@
       " AND i.id = $1::uuid")                                                 \
                                                                               \
     X(DB_S_PING,                                                              \
-      "SELECT 1")
+      "SELECT 1")                                                             \
+    DB_STMTS_QUEUE(X)                                                         \
+    DB_STMTS_OAUTH(X)                                                         \
+    DB_STMTS_SYNC(X)                                                          \
+    DB_STMTS_INVOICE(X)
 
 
 #define DB_STMT_ENUM(id, sql)  id,
