@@ -8,7 +8,7 @@ libclang-rt-14-dev llvm-14 wrk libnginx-mod-http-js perl openssl
 libpq-dev libhiredis-dev libcurl4-openssl-dev libmicrohttpd-dev
 libxml2-dev libcairo2-dev libpango1.0-dev postgresql redis-server
 libsaxonhe-java default-jre-headless poppler-utils curl make gcc
-libio-socket-ssl-perl"
+libio-socket-ssl-perl libmojolicious-perl"
 
 missing=""
 for p in $PKGS; do

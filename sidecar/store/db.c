@@ -423,6 +423,17 @@ db_begin_tenant(db_conn_t *c, const char *slug, char tenant[DB_UUID_LEN + 1],
 
 
 int
+db_begin_tenant_id(db_conn_t *c, const char *tenant_id, char *err,
+    size_t errlen)
+{
+    char  tenant[DB_UUID_LEN + 1];
+
+    return db_begin_scope(c, DB_S_TENANT_ID_SCOPE, 1, &tenant_id, tenant,
+                          err, errlen);
+}
+
+
+int
 db_begin_integration(db_conn_t *c, const char *provider,
     const char *integration, char tenant[DB_UUID_LEN + 1], char *err,
     size_t errlen)

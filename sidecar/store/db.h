@@ -95,6 +95,14 @@ int db_begin_integration(db_conn_t *c, const char *provider,
     const char *integration, char tenant[DB_UUID_LEN + 1], char *err,
     size_t errlen);
 
+/*
+ * The same for work that already knows the tenant's uuid (a job row):
+ * BEGIN and SET LOCAL hubgate.tenant to it.  Returns 1 when no tenant has
+ * that id (rolled back).
+ */
+int db_begin_tenant_id(db_conn_t *c, const char *tenant_id, char *err,
+    size_t errlen);
+
 /* COMMIT; -1 (and the transaction is gone) on failure */
 int db_commit(db_conn_t *c, char *err, size_t errlen);
 

@@ -160,6 +160,9 @@
       "SELECT kek_version, data_keys FROM kek_versions_in_use()")             \
     X(DB_S_KEK_PROBE,                                                         \
       "SELECT kek_version, tenant_id, wrapped_key FROM kek_probe()")          \
+    X(DB_S_TENANT_ID_SCOPE,                                                   \
+      "SELECT set_config('hubgate.tenant', $1::uuid::text, true)")            \
+                                                                              \
     X(DB_S_WEBHOOK_SCOPE,                                                     \
       "SELECT set_config('hubgate.tenant',"                                   \
       " COALESCE(integration_tenant($2::uuid, $1)::text, ''), true)")         \
