@@ -21,7 +21,7 @@
 int64_t clock_now_ms(void);
 
 /* ISO 8601 UTC with milliseconds, for SQL parameters: "...Z" */
-#define CLOCK_ISO_LEN  32
+#define CLOCK_ISO_LEN  48
 void clock_iso(int64_t ms, char out[CLOCK_ISO_LEN]);
 
 /* test_clock on: clock_advance may be called */
