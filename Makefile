@@ -154,7 +154,7 @@ asan: $(BUILD)/asan/ngx_http_hubgate_module.so tools
 
 test: deps module tools sidecar unit fuzz-build \
       $(BUILD)/asan/ngx_http_hubgate_module.so $(BUILD)/asan/hubgated
-	@perl t/run.pl --fuzz-seconds 10 t/docs t/unit t/edge t/sql t/sidecar \
+	@perl t/run.pl --fuzz-seconds 10 t/docs t/unit t/edge t/sql t/sidecar t/invoice \
 	    t/asan t/fuzz
 
 format-check:

@@ -198,6 +198,26 @@ void h_integration_activate(api_req_t *r);
 void h_integration_deactivate(api_req_t *r);
 void h_settings_get(api_req_t *r);
 void h_settings_put(api_req_t *r);
+
+/* h_oauth.c: the authorization-code flow, reconnect, test connection */
+void h_oauth_callback(api_req_t *r);
+void h_integration_reconnect(api_req_t *r);
+void h_integration_test(api_req_t *r);
+
+/* h_syncs.c: sync runs, their progress and history */
+void h_sync_create(api_req_t *r);
+void h_syncs_list(api_req_t *r);
+void h_sync_get(api_req_t *r);
+void h_sync_events(api_req_t *r);
+void h_sync_cancel(api_req_t *r);
+
+/* h_records.c: canonical orders, customers, products */
+void h_orders_list(api_req_t *r);
+void h_customers_list(api_req_t *r);
+void h_products_list(api_req_t *r);
+
+/* h_queue.c: the test clock */
+void h_test_clock(api_req_t *r);
 void h_admin_summary(api_req_t *r);
 void h_audit(api_req_t *r);
 void h_webhook_intake(api_req_t *r);
