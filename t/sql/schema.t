@@ -218,8 +218,14 @@ is(q_ok('hubgate_app', "SELECT count(*) FROM claim_jobs('w2', 10, '30 s');", 'cl
    0, 'leased jobs are not claimed twice');
 q_fails('hubgate_app', "$sa " . $job->($A) . ';', qr/unique constraint "jobs_unique_active"/,
     'same unique_key while the first is running');
-is(q_ok('hubgate_app', "SELECT lease_owner || ':' || attempts FROM claim_jobs('w3', 10, '30 s', now() + interval '1 min');",
+# leases are judged by the database's clock, never by p_now (the test
+# clock): make them run out, as a dead worker's would
+q_ok('hubgate', "UPDATE jobs SET lease_expires_at = now() - interval '1 s'"
+    . " WHERE status = 'running';", 'leases run out');
+is(q_ok('hubgate_app', "SELECT lease_owner || ':' || attempts FROM claim_jobs('w3', 10, '30 s');",
         'reclaim'), "w3:2\nw3:2", 'an expired lease is taken again by another worker');
+is(q_ok('hubgate_app', "SELECT count(*) FROM claim_jobs('w4', 10, '30 s', now() + interval '1 h');",
+        'no steal'), 0, 'a test clock ahead of the database does not make a live lease look expired');
 q_ok('hubgate_app', "$sa UPDATE jobs SET status = 'done', finished_at = now(); " . $job->($A) . ';',
     'once done, the unique_key can be queued again');
 
