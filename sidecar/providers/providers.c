@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "providers/providers.h"
+#include "providers/provider_ops.h"
 
 
 #define PROVIDERS_STRIPE_PREFIX   8          /* "sk_live_" and the like */
@@ -15,6 +16,13 @@
 
 
 typedef int (*providers_class_pt)(int c);
+
+
+/*
+ * Weak: the unit tests and fuzzers that link this file alone (without the
+ * provider ops and libcurl) see no ops, so no provider syncs there.
+ */
+#pragma weak provider_ops
 
 
 static void providers_why(char *why, size_t whylen, const char *fmt, ...)
@@ -160,7 +168,8 @@ provider_json(const provider_t *p)
                      "oauth_flow", p->oauth_flow,
                      "api_key_kind", p->api_key_kind,
                      "webhook_scheme", p->webhook_scheme,
-                     "syncs_available", 0);
+                     "syncs_available",
+                     provider_ops != NULL && provider_ops(p->name) != NULL);
 }
 
 
