@@ -14,6 +14,7 @@
 #include "validate.h"
 #include "../log.h"
 #include "../providers/providers.h"
+#include "../sync/oauth.h"
 #include "../vault/keyring.h"
 
 
@@ -31,6 +32,8 @@ static const char *h_defaults_json(void);
 static int h_integration_answer(api_req_t *r, int status, const char *id,
     const char *extra);
 static void h_set_status(api_req_t *r, int activate);
+static char *h_authorize_extra(api_req_t *r, const char *id,
+    const char *provider);
 
 
 /* 8-4-4-4-12 hex digits; anything else cannot name an integration */
@@ -329,7 +332,7 @@ h_page_answer(api_req_t *r, PGresult *res, int limit)
 void
 h_integrations_create(api_req_t *r)
 {
-    char               err[512], target[96], *settings;
+    char               err[512], target[96], *settings, *extra;
     size_t             bloblen;
     json_t            *body;
     uint32_t           ver;
@@ -351,6 +354,18 @@ h_integrations_create(api_req_t *r)
     if (validate_create(body, &vc, &errs) != 0) {
         json_decref(body);
         api_error_json(r, 422, validate_errors_json(&errs));
+        return;
+    }
+
+    /* an OAuth integration nobody can complete is refused unwritten */
+    if (vc.auth != PROVIDER_AUTH_API_KEY
+        && oauth_supported(vc.provider->name)
+        && !oauth_configured(vc.provider->name))
+    {
+        json_decref(vc.settings);
+        json_decref(body);
+        api_error(r, 409, "provider_not_configured", "%s has no OAuth"
+                  " client configured", vc.provider->name);
         return;
     }
 
@@ -443,11 +458,75 @@ h_integrations_create(api_req_t *r)
 
     json_decref(body);
 
-    /* the authorization-code flow (state + PKCE) arrives with Sync I */
-    if (h_integration_answer(r, 201, id, ",\"authorize_url\":null") == 0) {
+    /* providers without OAuth ops yet stay pending with no URL */
+    extra = h_authorize_extra(r, id, vc.auth == PROVIDER_AUTH_API_KEY
+                                     || !oauth_supported(vc.provider->name)
+                                     ? NULL : vc.provider->name);
+    if (extra == NULL) {
+        return;
+    }
+
+    if (h_integration_answer(r, 201, id, extra) == 0) {
         snprintf(r->location, sizeof(r->location), "%.*s/v1/integrations/%s",
                  (int) (r->path - r->path_buf), r->path_buf, id);
     }
+
+    free(extra);
+}
+
+
+/*
+ * ",\"authorize_url\":..." for the answer: null when provider is NULL
+ * (an API key, or a provider without OAuth ops yet), else a
+ * new state + PKCE session (oauth_begin).  Malloc'ed; NULL after
+ * answering the error.
+ */
+static char *
+h_authorize_extra(api_req_t *r, const char *id, const char *provider)
+{
+    int      rc;
+    char     err[512], *url, *quoted, *extra;
+    json_t  *s;
+
+    if (provider == NULL) {
+        extra = strdup(",\"authorize_url\":null");
+        if (extra == NULL) {
+            api_error(r, 500, "internal", "out of memory");
+        }
+        return extra;
+    }
+
+    rc = oauth_begin(r->db, r->tenant, id, provider, &url, err, sizeof(err));
+
+    if (rc == OAUTH_NOT_CONFIGURED) {
+        api_error(r, 409, "provider_not_configured", "%s has no OAuth client"
+                  " configured", provider);
+        return NULL;
+    }
+
+    if (rc != 0) {
+        log_event(LOG_ERROR, "oauth", "msg", err, "integration", id, NULL);
+        api_error(r, 500, "internal", "cannot start the authorization"
+                  " (request id %s)", r->request_id);
+        return NULL;
+    }
+
+    s = json_string(url);
+    quoted = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+    json_decref(s);
+    free(url);
+
+    extra = NULL;
+    if (quoted == NULL || asprintf(&extra, ",\"authorize_url\":%s", quoted)
+                          < 0)
+    {
+        extra = NULL;
+        api_error(r, 500, "internal", "out of memory");
+    }
+
+    free(quoted);
+
+    return extra;
 }
 
 
@@ -465,7 +544,7 @@ h_integration_get(api_req_t *r)
 void
 h_integration_delete(api_req_t *r)
 {
-    char         target[96];
+    char         err[512], target[96];
     PGresult    *res;
     const char  *v[1];
 
@@ -473,8 +552,16 @@ h_integration_delete(api_req_t *r)
         return;
     }
 
-    /* credentials, cursors and runs go with it (ON DELETE CASCADE);
-     * revoking tokens at the provider arrives with the OAuth flow */
+    /* tokens are revoked where the provider can (best effort); then the
+     * credentials, cursors and runs go with it (ON DELETE CASCADE) */
+    if (oauth_revoke(r->db, r->tenant, r->params[0], r->subject,
+                     r->request_id, err, sizeof(err))
+        != 0)
+    {
+        api_db_error(r, err);
+        return;
+    }
+
     v[0] = r->params[0];
     res = h_row(r, DB_S_INT_DELETE, 1, v);
     if (res == NULL) {
