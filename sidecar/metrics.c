@@ -12,6 +12,9 @@
 
 #include "metrics.h"
 #include "store/db.h"
+#include "sync/oauth.h"
+#include "sync/pipeline.h"
+#include "sync/queue.h"
 
 
 /* the statuses the API answers with; anything else counts as "other" */
@@ -60,6 +63,7 @@ typedef struct {
 } metrics_out_t;
 
 
+static void metrics_sync(metrics_out_t *o);
 static void metrics_printf(metrics_out_t *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -175,6 +179,74 @@ metrics_printf(metrics_out_t *o, const char *fmt, ...)
         o->buf = p;
         o->cap = o->cap * 2 + n;
     }
+}
+
+
+/* the sync engine: queue, pipeline and OAuth counters */
+static void
+metrics_sync(metrics_out_t *o)
+{
+    queue_stats_t     q;
+    oauth_stats_t     a;
+    pipeline_stats_t  p;
+
+    queue_stats(&q);
+    pipeline_stats(&p);
+    oauth_stats(&a);
+
+    metrics_printf(o,
+        "# HELP hubgated_jobs_total Jobs by what became of them.\n"
+        "# TYPE hubgated_jobs_total counter\n"
+        "hubgated_jobs_total{event=\"claimed\"} %llu\n"
+        "hubgated_jobs_total{event=\"done\"} %llu\n"
+        "hubgated_jobs_total{event=\"retried\"} %llu\n"
+        "hubgated_jobs_total{event=\"dead\"} %llu\n"
+        "hubgated_jobs_total{event=\"cancelled\"} %llu\n"
+        "hubgated_jobs_total{event=\"lost\"} %llu\n"
+        "# HELP hubgated_jobs_running Jobs this instance runs now.\n"
+        "# TYPE hubgated_jobs_running gauge\n"
+        "hubgated_jobs_running %d\n"
+        "# HELP hubgated_sync_pages_total Provider pages stored.\n"
+        "# TYPE hubgated_sync_pages_total counter\n"
+        "hubgated_sync_pages_total %llu\n"
+        "# HELP hubgated_sync_records_total Records synced, by result.\n"
+        "# TYPE hubgated_sync_records_total counter\n"
+        "hubgated_sync_records_total{result=\"read\"} %llu\n"
+        "hubgated_sync_records_total{result=\"created\"} %llu\n"
+        "hubgated_sync_records_total{result=\"updated\"} %llu\n"
+        "hubgated_sync_records_total{result=\"failed\"} %llu\n"
+        "# HELP hubgated_provider_calls_total Calls to providers.\n"
+        "# TYPE hubgated_provider_calls_total counter\n"
+        "hubgated_provider_calls_total %llu\n"
+        "# HELP hubgated_sync_rate_waits_total Waits for a provider's"
+        " limit on our side.\n"
+        "# TYPE hubgated_sync_rate_waits_total counter\n"
+        "hubgated_sync_rate_waits_total %llu\n"
+        "# HELP hubgated_provider_responses_total Provider answers that"
+        " changed a sync's course.\n"
+        "# TYPE hubgated_provider_responses_total counter\n"
+        "hubgated_provider_responses_total{status=\"429\"} %llu\n"
+        "hubgated_provider_responses_total{status=\"401\"} %llu\n"
+        "# HELP hubgated_oauth_total OAuth operations.\n"
+        "# TYPE hubgated_oauth_total counter\n"
+        "hubgated_oauth_total{op=\"connect\"} %llu\n"
+        "hubgated_oauth_total{op=\"refresh\"} %llu\n"
+        "hubgated_oauth_total{op=\"refresh_failed\"} %llu\n"
+        "hubgated_oauth_total{op=\"revoke\"} %llu\n",
+        (unsigned long long) q.claimed, (unsigned long long) q.done,
+        (unsigned long long) q.retried, (unsigned long long) q.dead,
+        (unsigned long long) q.cancelled, (unsigned long long) q.lost,
+        q.running,
+        (unsigned long long) p.pages, (unsigned long long) p.records,
+        (unsigned long long) p.created, (unsigned long long) p.updated,
+        (unsigned long long) p.failed, (unsigned long long) p.provider_calls,
+        (unsigned long long) p.rate_waits,
+        (unsigned long long) p.retries_429,
+        (unsigned long long) p.refreshes_401,
+        (unsigned long long) a.connects,
+        (unsigned long long) a.token_refreshes,
+        (unsigned long long) a.refresh_failures,
+        (unsigned long long) a.revocations);
 }
 
 
@@ -304,6 +376,8 @@ metrics_render(unsigned inflight, size_t *len)
         (unsigned long long) __atomic_load_n(&metrics_intake[1],
                                              __ATOMIC_RELAXED),
         (long long) metrics_start);
+
+    metrics_sync(&o);
 
     if (o.failed) {
         free(o.buf);

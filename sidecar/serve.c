@@ -25,6 +25,7 @@
 #include "api/server.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "sync/engine.h"
 #include "vault/keyring.h"
 #include "../ngx_module/hg_identity.h"
 
@@ -129,7 +130,7 @@ serve_apply(const hubgate_config_t *cfg, char *err, size_t errlen)
     log_configure(cfg->log_format, cfg->log_level);
     db_pool_set_conninfo(cfg->database_url);
 
-    return 0;
+    return engine_apply(cfg, err, errlen);
 }
 
 
@@ -219,6 +220,14 @@ serve_main(const char *config_path, hubgate_config_t *cfg)
     if (metrics_init(n, methods, paths) != 0
         || serve_apply(cfg, err, sizeof(err)) != 0)
     {
+        log_event(LOG_ERROR, "start_failed", "msg", err, NULL);
+        return 1;
+    }
+
+    /* the sync engine: sync/engine.c registers the job handlers and runs
+     * queue_start; engine_stop runs queue_stop */
+    err[0] = '\0';
+    if (engine_start(cfg, err, sizeof(err)) != 0) {
         log_event(LOG_ERROR, "start_failed", "msg", err, NULL);
         return 1;
     }
@@ -330,6 +339,7 @@ serve_shutdown(const hubgate_config_t *cfg)
     }
 
     api_server_stop();
+    engine_stop(cfg->shutdown_timeout);
     db_pool_close();
     log_event(LOG_INFO, "stopped", NULL);
 }

@@ -87,6 +87,12 @@ struct api_req_s {
     char                allow[64];
     int                 replayed;
 
+    /* a streamed answer (Server-Sent Events), see api_stream */
+    long              (*stream)(void *ctx, uint64_t pos, char *buf,
+                                size_t max);
+    void               *stream_ctx;
+    void              (*stream_free)(void *ctx);
+
     struct timespec     t0;
 };
 
@@ -161,6 +167,20 @@ void api_raw(api_req_t *r, int status, const char *content_type,
 /* the same with a malloc'ed buffer of len + 1 bytes, owned from now on */
 void api_raw_take(api_req_t *r, int status, const char *content_type,
     char *data, size_t len);
+
+/*
+ * Answers with a stream of unknown length: reader fills buf with up to max
+ * bytes and returns how many, blocking until it has some (the server runs
+ * a thread per connection), or -1 to end the stream.  free_ctx (may be
+ * NULL) is called once when the connection is done with ctx.  The
+ * transaction is committed before the first byte.
+ */
+void api_stream(api_req_t *r, int status, const char *content_type,
+    long (*reader)(void *ctx, uint64_t pos, char *buf, size_t max),
+    void *ctx, void (*free_ctx)(void *ctx));
+
+/* 1 once the server is shutting down: streams end */
+int api_server_stopping(void);
 
 /*
  * Acquires a database connection and opens the tenant-scoped transaction.

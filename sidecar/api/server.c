@@ -31,6 +31,7 @@ static pthread_rwlock_t   api_lock = PTHREAD_RWLOCK_INITIALIZER;
 static api_settings_t     api_set;          /* strings owned here */
 static struct MHD_Daemon *api_daemon;
 static unsigned           api_inflight;
+static int                api_stopping;
 
 
 static void *api_uri_cb(void *cls, const char *uri,
@@ -150,10 +151,19 @@ api_server_start(int fd, char *err, size_t errlen)
 }
 
 
+int
+api_server_stopping(void)
+{
+    return __atomic_load_n(&api_stopping, __ATOMIC_ACQUIRE);
+}
+
+
 void
 api_server_quiesce(void)
 {
     MHD_socket  fd;
+
+    __atomic_store_n(&api_stopping, 1, __ATOMIC_RELEASE);
 
     if (api_daemon) {
         fd = MHD_quiesce_daemon(api_daemon);
@@ -347,13 +357,30 @@ api_send(api_req_t *r)
         api_error(r, 500, "internal", "the handler gave no answer");
     }
 
-    resp = MHD_create_response_from_buffer(r->resp_len, r->resp,
-                                           MHD_RESPMEM_MUST_FREE);
-    if (resp == NULL) {
-        return MHD_NO;
-    }
+    if (r->stream != NULL) {
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
+                   (MHD_ContentReaderCallback) r->stream, r->stream_ctx,
+                   (MHD_ContentReaderFreeCallback) r->stream_free);
+        if (resp == NULL) {
+            if (r->stream_free != NULL) {
+                r->stream_free(r->stream_ctx);
+            }
+            r->stream = NULL;
+            return MHD_NO;
+        }
 
-    r->resp = NULL;                 /* owned by the response now */
+        r->stream = NULL;           /* owned by the response now */
+        MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+
+    } else {
+        resp = MHD_create_response_from_buffer(r->resp_len, r->resp,
+                                               MHD_RESPMEM_MUST_FREE);
+        if (resp == NULL) {
+            return MHD_NO;
+        }
+
+        r->resp = NULL;             /* owned by the response now */
+    }
 
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->content_type ? r->content_type
@@ -1289,11 +1316,35 @@ void
 api_raw_take(api_req_t *r, int status, const char *content_type, char *data,
     size_t len)
 {
+    /* an answer replacing a stream (a failed commit) ends the stream */
+    if (r->stream != NULL) {
+        if (r->stream_free != NULL) {
+            r->stream_free(r->stream_ctx);
+        }
+        r->stream = NULL;
+    }
+
     free(r->resp);
     r->resp = data;
     r->resp_len = len;
     r->status = status;
     r->content_type = content_type;
+}
+
+
+void
+api_stream(api_req_t *r, int status, const char *content_type,
+    long (*reader)(void *ctx, uint64_t pos, char *buf, size_t max),
+    void *ctx, void (*free_ctx)(void *ctx))
+{
+    free(r->resp);
+    r->resp = NULL;
+    r->resp_len = 0;
+    r->status = status;
+    r->content_type = content_type;
+    r->stream = reader;
+    r->stream_ctx = ctx;
+    r->stream_free = free_ctx;
 }
 
 

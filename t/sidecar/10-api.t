@@ -143,8 +143,11 @@ ok(($oa->{status} // '') eq 'pending' && JSON::PP::is_bool($oa->{connected})
     && !$oa->{connected} && ($oa->{auth} // '') eq 'oauth',
     'allegro: pending, not connected, auth oauth')
     or diag($r->body);
-ok(exists $oa->{authorize_url} && !defined $oa->{authorize_url},
-    'allegro: authorize_url is null');
+like($oa->{authorize_url} // '',
+    qr{^https://allegro\.pl/auth/oauth/authorize\?response_type=code&client_id=test-allegro-client&}
+    , 'allegro: authorize_url at Allegro, for the configured client');
+like($oa->{authorize_url} // '', qr/[?&]code_challenge_method=S256(&|$)/,
+    'allegro: with a PKCE S256 challenge');
 is($r->header('X-Request-Id'), $create_rid, 'the X-Request-Id sent is'
     . ' the one answered');
 $id{allegro} = $oa->{id};
@@ -492,8 +495,8 @@ like($m, qr/^hubgated_http_requests_total\{method="POST",
 like($m, qr/^hubgated_http_requests_total\{method="GET",
     route="\/v1\/integrations\/\{id\}",status="404"\}\ \d+$/mx,
     'metrics: the route template is the label');
-like($m, qr/^hubgated_vault_operations_total\{op="seal",result="ok"\} 4$/m,
-    'metrics: 4 seals (the 4 API keys)');
+like($m, qr/^hubgated_vault_operations_total\{op="seal",result="ok"\} 6$/m,
+    'metrics: 6 seals (the 4 API keys, the PKCE verifiers of 2 OAuth starts)');
 like($m, qr/^hubgated_vault_operations_total\{op="open",result="error"\} 0$/m,
     'metrics: no failed open');
 

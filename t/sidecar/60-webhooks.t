@@ -164,10 +164,11 @@ for my $c (@cases) {
         . " FROM webhook_events WHERE id = '$id'"),
         "$prov|$int{$prov}|$want_id|" . ($want_type // '<null>') . '|true',
         "$name: the row (provider, integration, event id, type, raw body)");
-    is(sql("SELECT kind || '|' || status || '|' || (payload->>'event_id')"
+    # the sync engine's workers may have processed it already
+    like(sql("SELECT kind || '|' || status || '|' || (payload->>'event_id')"
         . " || '|' || unique_key || '|' || integration_id FROM jobs"
         . " WHERE payload->>'event_id' = '$id'"),
-        "webhook.process|queued|$id|webhook:$id|$int{$prov}",
+        qr/^webhook\.process\|(queued|running|done)\|\Q$id|webhook:$id|$int{$prov}\E$/,
         "$name: its job");
     is(events() . '/' . jobs(), ($e0 + 1) . '/' . ($j0 + 1),
         "$name: one row and one job more");

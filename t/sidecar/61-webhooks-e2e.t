@@ -404,7 +404,9 @@ for my $sc (@SCHEMES) {
 
     my $row = $s->psql("SELECT e.provider, e.integration_id, e.event_id,"
         . " coalesce(e.event_type, '<null>'), e.tenant_id,"
-        . " encode(e.body, 'hex'), e.processed_at IS NULL,"
+        . " encode(e.body, 'hex'),"
+        # the sync engine may have processed it already, never before
+        . " (e.processed_at IS NULL OR e.processed_at >= e.received_at),"
         . " (SELECT count(*) FROM jobs j WHERE j.kind = 'webhook.process'"
         . " AND j.payload->>'event_id' = e.id::text"
         . " AND j.unique_key = 'webhook:' || e.id::text)"

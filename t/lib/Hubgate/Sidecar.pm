@@ -509,7 +509,18 @@ sub write_conf {
         log_level => 'info',
         shutdown_timeout => '10s',
         worker_threads => 2,
+        # OAuth providers configured (no fake answers unless a test
+        # starts one: Hubgate::Sync::conf points them at it)
+        allegro_client_id => 'test-allegro-client',
+        allegro_client_secret_file => "$dir/allegro-client.secret",
+        stripe_client_id => 'ca_test_hubgate',
+        stripe_secret_key_file => "$dir/stripe-platform.secret",
     );
+
+    for my $f ('allegro-client.secret', 'stripe-platform.secret') {
+        next if -e "$dir/$f";
+        $self->_write_secret_file($f, 'sk_test_' . _hex(16) . "\n");
+    }
 
     my %all = (@keys, %{ $self->{conf_opts} }, %over);
     my @order = @keys[grep { !($_ % 2) } 0 .. $#keys];
@@ -988,6 +999,12 @@ $cache    server {
             hubgate_jwt_audience hubgate-api;
             hubgate_jwt_require \$hubgate_tenant error=403;
 
+            proxy_set_header Connection "";
+            proxy_set_header Authorization "";
+            proxy_pass http://unix:$sock;
+        }
+
+        location = /api/v1/oauth/callback {
             proxy_set_header Connection "";
             proxy_set_header Authorization "";
             proxy_pass http://unix:$sock;
