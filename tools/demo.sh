@@ -12,9 +12,14 @@
 # (hubgated migrate), keys generated once under var/demo, tenants "demo"
 # and "acme", hubgated on a Unix socket and nginx with the hubgate module
 # on https://127.0.0.1:8443 in front of it (conf.examples/demo.conf).
-# Then tokens from `hubgated token mint`, a Stripe integration created
-# through the API, and the curl commands to try.  Running it again stops
-# nginx and hubgated, keeps keys, tenants and data, and starts them anew.
+# Fake Allegro and Stripe servers (t/fakes) stand in for the providers on
+# loopback.  Then tokens from `hubgated token mint`; the demo tenant is
+# connected to both providers through the real OAuth redirect dance
+# (authorize at the fake, which consents, the redirect to nginx's
+# callback, the code exchanged by hubgated), both are synced while the
+# progress streams as Server-Sent Events, and the counts printed; then
+# signed webhooks.  Running it again stops everything, keeps keys, tenants
+# and data (the next syncs are incremental), and starts it all anew.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -82,11 +87,30 @@ hubgated_stop() {
     die "hubgated (pid $pid) still runs 10 s after SIGTERM; see $demo/hubgated.log"
 }
 
+# the fake providers: pid files fake-<name>.pid
+fakes_stop() {
+    local f pid
+    for f in "$demo"/fake-*.pid; do
+        [ -e "$f" ] || continue
+        pid=$(cat "$f")
+        if [ -r "/proc/$pid/cmdline" ] \
+           && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "fake_"; then
+            kill -TERM "$pid" 2>/dev/null || true
+            for _ in $(seq 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+        fi
+        rm -f "$f"
+    done
+}
+
 if [ "${1:-}" = stop ]; then
     keep=${HUBGATE_DEMO_KEEP_SERVICES:-0}
     [ "${2:-}" = --keep-services ] && keep=1
     nginx_stop
     hubgated_stop
+    fakes_stop
     if [ "$keep" = 1 ]; then
         echo "demo stopped: nginx and hubgated; PostgreSQL and Redis keep running" \
              "(tools/services.sh stop stops them)"
@@ -108,6 +132,7 @@ done
 # a second `make demo` restarts what the first one started
 nginx_stop
 hubgated_stop
+fakes_stop
 
 mkdir -p "$demo/tmp"
 cd "$demo"
@@ -151,6 +176,55 @@ chmod 755 "$sockdir"
 [ -O "$sockdir" ] || die "$sockdir belongs to someone else"
 sock=$sockdir/hubgated.sock
 
+# ------------------------------------------------------- fake providers
+
+# Allegro and Stripe as the tests know them (t/fakes): OAuth with
+# rotating refresh tokens, the order and billing APIs with their media
+# types and pagination.  State lives in the fake's memory: a new demo run
+# starts them afresh and reconnects.
+allegro_port=${HUBGATE_DEMO_ALLEGRO_PORT:-18181}
+stripe_port=${HUBGATE_DEMO_STRIPE_PORT:-18182}
+allegro_url=http://127.0.0.1:$allegro_port
+stripe_url=http://127.0.0.1:$stripe_port
+
+fake_start() {     # NAME PORT [ENV=VALUE...]
+    local name=$1 port=$2
+    shift 2
+    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+        die "port $port (fake $name) is taken; set HUBGATE_DEMO_${name^^}_PORT"
+    fi
+    env "$@" setsid perl "$repo/t/fakes/fake_$name.pl" daemon \
+        -l "http://127.0.0.1:$port" >> "fake-$name.log" 2>&1 < /dev/null &
+    echo $! > "fake-$name.pid"
+    for _ in $(seq 100); do
+        curl -sf -o /dev/null "http://127.0.0.1:$port/_fake/stats" && {
+            log "fake $name: http://127.0.0.1:$port (pid $(cat "fake-$name.pid"))"
+            return 0
+        }
+        kill -0 "$(cat "fake-$name.pid")" 2>/dev/null || break
+        sleep 0.1
+    done
+    tail -5 "fake-$name.log" >&2
+    die "fake $name did not start; see $demo/fake-$name.log"
+}
+
+: > fake-allegro.log
+: > fake-stripe.log
+fake_start allegro "$allegro_port" FAKE_ORDERS=300 FAKE_SEED=2026 \
+    FAKE_ALLEGRO_CLIENT_ID=hubgate-demo FAKE_ALLEGRO_CLIENT_SECRET=demo-allegro-secret
+fake_start stripe "$stripe_port" FAKE_SEED=2026 FAKE_STRIPE_CUSTOMERS=40 \
+    FAKE_STRIPE_INVOICES=150 FAKE_STRIPE_CHARGES=60 \
+    FAKE_STRIPE_CLIENT_ID=ca_hubgatedemo FAKE_STRIPE_PLATFORM_KEY=sk_test_platform_demo
+
+# the Connect account the fake Stripe hands out: the same every run
+curl -s -o /dev/null -H 'Content-Type: application/json' \
+    -d '{"connect_account":"acct_hubgatedemo"}' "$stripe_url/_fake/config"
+
+umask 077
+printf 'demo-allegro-secret\n' > allegro.secret
+printf 'sk_test_platform_demo\n' > stripe-platform.key
+umask 022
+
 cat > hubgated.conf <<EOF
 # written by tools/demo.sh (make demo); every key: conf.examples/hubgated.conf
 listen = $sock
@@ -171,6 +245,15 @@ public_base_url = $url
 api_prefix = /api
 worker_threads = 2
 shutdown_timeout = 5s
+# the providers are the fakes above
+allegro_api_url = $allegro_url
+allegro_auth_url = $allegro_url
+allegro_client_id = hubgate-demo
+allegro_client_secret_file = $demo/allegro.secret
+stripe_api_url = $stripe_url
+stripe_connect_url = $stripe_url
+stripe_client_id = ca_hubgatedemo
+stripe_secret_key_file = $demo/stripe-platform.key
 EOF
 
 hg config check >/dev/null
@@ -280,50 +363,130 @@ api() {
     body=${out%$'\n'*}
 }
 
-api GET /v1/integrations script.jwt
-[ "$code" = 200 ] || die "GET /api/v1/integrations: $code $body"
-count=$(perl -MJSON::PP -e 'print scalar @{ decode_json(<STDIN>)->{data} }' \
-        <<< "$body")
-if [ "$count" = 0 ]; then
-    key=sk_test_hubgateDemo$(openssl rand -hex 12)
-    api POST /v1/integrations script.jwt \
-        "{\"provider\":\"stripe\",\"auth\":\"api_key\",\"display_name\":\"Stripe (test mode)\",\"api_key\":\"$key\"}"
-    [ "$code" = 201 ] || die "POST /api/v1/integrations: $code $body"
-    created="created a Stripe integration (test key) through the API: 201"
-else
-    created="tenant demo already has $count integration(s): none created"
-fi
+# ----------------------------------------------- OAuth: connect, then sync
 
-# the demo's Allegro integration: OAuth, so pending until Sync I connects
-# it; a relay posts its order events as Standard Webhooks
-api GET /v1/integrations script.jwt
-[ "$code" = 200 ] || die "GET /api/v1/integrations: $code $body"
-ids() {
+ids() {            # the first OAuth integration of a provider in $body
     perl -MJSON::PP -e '
-        my @i = grep { $_->{provider} eq $ARGV[0] }
+        my @i = grep { $_->{provider} eq $ARGV[0] && $_->{auth} eq "oauth" }
                 @{ decode_json(<STDIN>)->{data} };
         print $i[0]{id} // ""' "$1" <<< "$body"
 }
-stripe_id=$(ids stripe)
-allegro_id=$(ids allegro)
-if [ -z "$stripe_id" ]; then
-    key=sk_test_hubgateDemo$(openssl rand -hex 12)
-    api POST /v1/integrations script.jwt \
-        "{\"provider\":\"stripe\",\"auth\":\"api_key\",\"display_name\":\"Stripe (test mode)\",\"api_key\":\"$key\"}"
-    [ "$code" = 201 ] || die "POST /api/v1/integrations (stripe): $code $body"
-    stripe_id=$(perl -MJSON::PP -e 'print decode_json(<STDIN>)->{id}' <<< "$body")
-fi
-if [ -z "$allegro_id" ]; then
-    api POST /v1/integrations script.jwt \
-        '{"provider":"allegro","display_name":"Allegro (webhook relay)"}'
-    [ "$code" = 201 ] || die "POST /api/v1/integrations (allegro): $code $body"
-    allegro_id=$(perl -MJSON::PP -e 'print decode_json(<STDIN>)->{id}' <<< "$body")
-fi
-[ -n "$stripe_id" ] && [ -n "$allegro_id" ] || die "no Stripe or Allegro integration"
+field() {          # a top-level field of the JSON in $body
+    perl -MJSON::PP -e 'my $v = decode_json(<STDIN>)->{$ARGV[0]};
+        print ref $v ? "" : $v // ""' "$1" <<< "$body"
+}
 
+# connect PROVIDER NAME: the integration id.  The browser's part of the
+# dance is curl following redirects: the authorize URL at the provider (the
+# fake consents at once), its 302 to nginx's /api/v1/oauth/callback, where
+# hubgated checks the state, exchanges the code with the PKCE verifier,
+# stores the tokens in the vault and activates the integration.
+connect() {
+    local id auth page
+    api GET /v1/integrations script.jwt
+    [ "$code" = 200 ] || die "GET /api/v1/integrations: $code $body"
+    id=$(ids "$1")
+    if [ -z "$id" ]; then
+        api POST /v1/integrations script.jwt \
+            "{\"provider\":\"$1\",\"display_name\":\"$2\"}"
+        [ "$code" = 201 ] || die "POST /api/v1/integrations ($1): $code $body"
+        id=$(field id)
+    else
+        # a new demo run started the fakes afresh: they forgot the tokens,
+        # so the test connection's refresh is refused (invalid_grant) and
+        # the integration needs reconnection
+        api POST "/v1/integrations/$id/test" script.jwt '{}'
+        if [ "$code" = 200 ]; then
+            echo "  $1: connected already" >&2
+            echo "$id"
+            return 0
+        fi
+        echo "  $1: the provider no longer knows our tokens ($code $(field error | head -c 0)$(perl -MJSON::PP -e 'print decode_json(<STDIN>)->{error}{code} // ""' <<< "$body")): reconnecting" >&2
+        api POST "/v1/integrations/$id/reconnect" script.jwt '{}'
+        [ "$code" = 200 ] || die "POST reconnect ($1): $code $body"
+    fi
+    auth=$(field authorize_url)
+    [ -n "$auth" ] || die "no authorize_url for $1: $body"
+    page=$(curl -ksL --max-redirs 3 -H 'Accept: application/json' "$auth") \
+        || die "the OAuth redirect dance for $1 failed"
+    api GET "/v1/integrations/$id" script.jwt
+    [ "$(field status)" = active ] || die "$1 not connected: $page"
+    {
+        case $auth in
+        *code_challenge=*) echo "  $1: GET ${auth%%\?*}?...  (state, PKCE S256 challenge)" ;;
+        *) echo "  $1: GET ${auth%%\?*}?...  (state; the provider has no PKCE)" ;;
+        esac
+        echo "    -> 302 to $url/api/v1/oauth/callback?code=...&state=..."
+        echo "    -> $page"
+    } >&2
+    echo "$id"
+}
+
+echo
+echo "connecting the demo tenant through OAuth (curl plays the browser):"
+allegro_id=$(connect allegro "Allegro (demo seller)")
+stripe_id=$(connect stripe "Stripe (Connect)")
 api GET /v1/integrations script.jwt
-[ "$code" = 200 ] || die "GET /api/v1/integrations: $code $body"
-integrations=$(pretty <<< "$body")
+integrations=$(perl -MJSON::PP -e '
+    for my $i (@{ decode_json(<STDIN>)->{data} }) {
+        printf "  %-8s %s  %-7s %-7s health %-9s account %s\n", $i->{provider},
+            $i->{id}, $i->{auth}, $i->{status}, $i->{health},
+            $i->{account_id} // "-";
+    }' <<< "$body")
+
+# sync ID: starts a sync and follows its Server-Sent Events until it ends
+follow() {
+    local sid
+    api POST "/v1/integrations/$1/syncs" script.jwt '{"mode":"full"}'
+    [ "$code" = 202 ] || die "POST syncs: $code $body"
+    sid=$(field sync_id)
+    echo "  GET /api/v1/syncs/$sid/events:"
+    curl -ksN --max-time 300 -H "Authorization: Bearer $(cat script.jwt)" \
+         "$url/api/v1/syncs/$sid/events" | perl -MJSON::PP -ne '
+        BEGIN { $| = 1 }
+        $ev = $1 if /^event: (\w+)/;
+        next unless /^data: (.*)/;
+        my $r = decode_json($1);
+        printf "    %-8s %3d%%  %-16s processed %5d%s  created %5d  updated %4d  failed %d\n",
+            $ev, $r->{percent}, $r->{stage}, $r->{processed},
+            defined $r->{total} ? "/$r->{total}" : "",
+            $r->{created}, $r->{updated}, $r->{failed};
+        print "    error: $r->{error}\n" if $r->{error};'
+    api GET "/v1/syncs/$sid" script.jwt
+    [ "$(field status)" = succeeded ] || die "the sync of $1 did not succeed: $body"
+}
+
+# every page takes a while, as over the internet, so the progress is seen
+curl -s -o /dev/null -H 'Content-Type: application/json' -d \
+    '{"latency_ms":300,"count":100000,"path_prefix":"/order/checkout-forms"}' \
+    "$allegro_url/_fake/faults"
+curl -s -o /dev/null -H 'Content-Type: application/json' -d \
+    '{"latency_ms":150,"count":100000,"path_prefix":"/v1/"}' \
+    "$stripe_url/_fake/faults"
+
+echo
+echo "syncing Allegro (a full sync: 300 orders, created the first time, found unchanged after):"
+follow "$allegro_id"
+echo "syncing Stripe (fake Connect account: customers, invoices, charges):"
+follow "$stripe_id"
+
+count_of() {       # PATH: how many records the list has (up to 500)
+    api GET "$1" script.jwt
+    perl -MJSON::PP -e 'print scalar @{ decode_json(<STDIN>)->{data} }' <<< "$body"
+}
+synced="  Allegro orders:   $(count_of "/v1/orders?integration=$allegro_id&limit=500")
+  Stripe orders:    $(count_of "/v1/orders?integration=$stripe_id&limit=500") (invoices and charges of no invoice)
+  customers:        $(count_of '/v1/customers?limit=500')
+  products:         $(count_of '/v1/products?limit=500')"
+api GET "/v1/orders?integration=$allegro_id&limit=1" script.jwt
+sample=$(perl -MJSON::PP -e '
+    my $o = decode_json(<STDIN>)->{data}[0] or exit;
+    binmode STDOUT, ":utf8";
+    printf "  %s  %s  %s %s, %d lines\n", $o->{external_id}, $o->{status},
+        $o->{currency}, sprintf("%d.%02d", $o->{total_minor} / 100,
+        $o->{total_minor} % 100), scalar @{ $o->{lines} // [] };
+    printf "    %s x %s @ %s\n", $_->{quantity}, $_->{description},
+        $_->{unit_price} for @{ $o->{lines} // [] };' <<< "$body")
 
 # ---------------------------------------------------------------- webhooks
 
@@ -363,7 +526,10 @@ post() {
 }
 
 evt=evt_demo_$(openssl rand -hex 6)
-stripe_body="{\"id\":\"$evt\",\"object\":\"event\",\"type\":\"invoice.paid\",\"data\":{\"object\":{\"id\":\"in_demo\",\"amount_paid\":12300,\"currency\":\"pln\"}}}"
+api GET "/v1/orders?integration=$stripe_id&limit=500" script.jwt
+invoice=$(perl -MJSON::PP -e 'my @i = grep { $_->{external_id} =~ /^in_/ }
+    @{ decode_json(<STDIN>)->{data} }; print $i[0]{external_id} // "in_demo"' <<< "$body")
+stripe_body="{\"id\":\"$evt\",\"object\":\"event\",\"type\":\"invoice.paid\",\"data\":{\"object\":{\"id\":\"$invoice\",\"object\":\"invoice\"}}}"
 wh_stripe=$(post "/api/v1/webhooks/stripe/$stripe_id" stripe "$stripe_secret" "$stripe_body")
 wh_again=$(post "/api/v1/webhooks/stripe/$stripe_id" stripe "$stripe_secret" "$stripe_body")
 wh_forged=$(post "/api/v1/webhooks/stripe/$stripe_id" stripe "$stripe_secret" "$stripe_body" "" " " |
@@ -371,6 +537,21 @@ wh_forged=$(post "/api/v1/webhooks/stripe/$stripe_id" stripe "$stripe_secret" "$
 msg=msg_$(openssl rand -hex 6)
 allegro_body='{"type":"order.created","data":{"checkoutFormId":"29ca6a1e-5f14-11ef-8a6a-ab3f1b9f2c01"}}'
 wh_standard=$(post "/api/v1/webhooks/allegro/$allegro_id" standard "$allegro_secret" "$allegro_body" "$msg")
+
+# the stored invoice.paid event becomes a targeted sync of that invoice
+targeted="(none yet)"
+for _ in $(seq 100); do
+    api GET "/v1/syncs?integration=$stripe_id&limit=5" script.jwt
+    targeted=$(perl -MJSON::PP -e '
+        my ($r) = grep { $_->{trigger} eq "webhook" }
+                  @{ decode_json(<STDIN>)->{data} };
+        exit 1 unless $r && $r->{status} eq "succeeded";
+        print "sync $r->{id}: trigger webhook, $r->{status},",
+              " $r->{processed} record(s) fetched, $r->{updated} updated"' \
+        <<< "$body") && break
+    targeted="(not finished yet: GET /api/v1/syncs?integration=$stripe_id)"
+    sleep 0.1
+done
 
 api GET '/v1/webhooks/events?limit=5' script.jwt
 [ "$code" = 200 ] || die "GET /api/v1/webhooks/events: $code $body"
@@ -399,10 +580,14 @@ $(cat admin.jwt)
 
   pro.jwt    tenant acme, roles user, plan pro (100 r/s)
 
-$created
-
-GET /api/v1/integrations (user.jwt):
+integrations of tenant demo (GET /api/v1/integrations):
 $integrations
+
+synced into canonical records (GET /api/v1/orders, /customers, /products):
+$synced
+
+an Allegro order as GET /api/v1/orders shows it:
+$sample
 
 GET /api/v1/admin/summary (admin.jwt):
 $summary
@@ -416,6 +601,8 @@ webhooks, verified by nginx before hubgated commits them once:
     $wh_forged
   Standard Webhooks from an Allegro relay, $msg:
     $wh_standard
+  what the Stripe event started:
+    $targeted
 
 GET /api/v1/webhooks/events?limit=5 (user.jwt):
 $events
@@ -439,6 +626,10 @@ try:
   curl -k -i -d '{"id":"evt_x"}' -H 'Stripe-Signature: t=1,v1=00' \
        $url/api/v1/webhooks/stripe/$stripe_id                                 # 401: forged
   curl -k -H "Authorization: Bearer \$(cat user.jwt)" $url/api/v1/webhooks/events
+  curl -k -H "Authorization: Bearer \$(cat user.jwt)" "$url/api/v1/syncs?integration=$allegro_id"
+  curl -k -X POST -H "Authorization: Bearer \$(cat user.jwt)" $url/api/v1/integrations/$allegro_id/syncs
+  curl -kN -H "Authorization: Bearer \$(cat user.jwt)" $url/api/v1/syncs/<sync_id>/events   # live progress
+  curl -k -H "Authorization: Bearer \$(cat user.jwt)" "$url/api/v1/orders?limit=5"
   curl -k $url/_hubgate/status
   curl -k $url/metrics
 
