@@ -21,7 +21,7 @@ FUZZ_BINS    := $(patsubst t/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 MODULE_SRCS  := config $(wildcard ngx_module/*.c ngx_module/*.h)
 
 .PHONY: all deps module sidecar test-sidecar format-check bench-sidecar \
-        bench-webhook \
+        bench-webhook bench-sync \
         asan unit tools fuzz fuzz-build test test-edge demo demo-stop bench \
         clean
 
@@ -174,7 +174,10 @@ demo-stop:
 
 bench: deps module tools sidecar
 	@bench/run.sh; s=$$?; bench/sidecar.sh || s=1; \
-	    bench/webhook.sh || s=1; exit $$s
+	    bench/webhook.sh || s=1; bench/sync.sh || s=1; exit $$s
+
+bench-sync: deps module sidecar
+	@bench/sync.sh
 
 bench-sidecar: deps module sidecar
 	@bench/sidecar.sh

@@ -3,6 +3,7 @@
  * hubgated: the sync pipeline (see pipeline.h).
  */
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +47,10 @@ typedef struct {
     int64_t                processed;       /* this attempt, all streams */
     char                   error[PIPE_ERR_LEN];
     int64_t                retry_after_ms;
+    struct pipe_bg_s      *bg;              /* the page being stored */
 } pipe_t;
+
+
 
 typedef enum {
     PIPE_OK = 0,
@@ -57,15 +61,39 @@ typedef enum {
     PIPE_CANCELLED
 } pipe_rc_e;
 
+/*
+ * The store of one page runs on a thread of its own while the next page
+ * is fetched: the provider's latency and PostgreSQL's work overlap.  The
+ * connection is the job's: nothing else uses it until pipe_bg_wait.
+ */
+typedef struct pipe_bg_s {
+    pthread_t    tid;
+    pipe_t      *p;
+    char        *stream;
+    json_t      *records;
+    char        *cursor;
+    int          stream_done, percent, cancel;
+    int64_t      total;
+    pipe_rc_e    rc;
+    char        *run;
+    char         error[PIPE_ERR_LEN];
+} pipe_bg_t;
+
 
 static pipe_rc_e pipe_load(pipe_t *p, int *done);
 static pipe_rc_e pipe_call(pipe_t *p, http_req_t *req, http_resp_t *resp);
 static pipe_rc_e pipe_stream(pipe_t *p, const char *stream, int index,
     int nstreams);
+static pipe_rc_e pipe_stream_pages(pipe_t *p, const char *stream, int index,
+    int nstreams);
 static pipe_rc_e pipe_targets(pipe_t *p, json_t *targets);
 static pipe_rc_e pipe_store(pipe_t *p, const char *stream, json_t *records,
     const char *cursor, int stream_done, int percent, int64_t total,
-    int *cancel);
+    int *cancel, char **run, char *error);
+static void *pipe_bg_main(void *arg);
+static int pipe_bg_start(pipe_t *p, const char *stream, json_t *records,
+    const char *cursor, int stream_done, int percent, int64_t total);
+static pipe_rc_e pipe_bg_wait(pipe_t *p);
 static json_t *pipe_unknown(pipe_t *p, json_t *list);
 static pipe_rc_e pipe_fetch_each(pipe_t *p, json_t *list, json_t *into);
 static job_result_e pipe_finish(pipe_t *p, pipe_rc_e rc);
@@ -353,6 +381,11 @@ pipe_call(pipe_t *p, http_req_t *req, http_resp_t *resp)
             p->refreshed = 1;
             atomic_fetch_add(&st_401, 1);
 
+            /* the refresh needs the connection the store may be using */
+            if (pipe_bg_wait(p) != PIPE_OK) {
+                return PIPE_TRANSIENT;
+            }
+
             rc = oauth_access_token(p->db, p->job->tenant,
                                     p->job->integration, p->token, &fresh,
                                     err, sizeof(err));
@@ -414,17 +447,18 @@ pipe_call(pipe_t *p, http_req_t *req, http_resp_t *resp)
 static pipe_rc_e
 pipe_store(pipe_t *p, const char *stream, json_t *records,
     const char *cursor, int stream_done, int percent, int64_t total,
-    int *cancel)
+    int *cancel, char **run, char *error)
 {
     char         err[PIPE_MSG_LEN], pct[16], tot[24], *recs;
     PGresult    *res;
     const char  *v[9];
 
     *cancel = 0;
+    *run = NULL;
 
     recs = json_dumps(records, JSON_COMPACT);
     if (recs == NULL) {
-        snprintf(p->error, sizeof(p->error), "out of memory");
+        snprintf(error, PIPE_ERR_LEN, "out of memory");
         return PIPE_TRANSIENT;
     }
 
@@ -443,7 +477,7 @@ pipe_store(pipe_t *p, const char *stream, json_t *records,
 
     if (db_begin_tenant_id(p->db, p->job->tenant, err, sizeof(err)) != 0) {
         free(recs);
-        snprintf(p->error, sizeof(p->error), "database: %s", err);
+        snprintf(error, PIPE_ERR_LEN, "database: %s", err);
         return PIPE_TRANSIENT;
     }
 
@@ -452,13 +486,13 @@ pipe_store(pipe_t *p, const char *stream, json_t *records,
 
     if (res == NULL) {
         db_rollback(p->db);
-        snprintf(p->error, sizeof(p->error), "storing a page: %s", err);
+        snprintf(error, PIPE_ERR_LEN, "storing a page: %s", err);
         return PIPE_TRANSIENT;
     }
 
     if (db_commit(p->db, err, sizeof(err)) != 0) {
         PQclear(res);
-        snprintf(p->error, sizeof(p->error), "committing a page: %s", err);
+        snprintf(error, PIPE_ERR_LEN, "committing a page: %s", err);
         return PIPE_TRANSIENT;
     }
 
@@ -469,12 +503,101 @@ pipe_store(pipe_t *p, const char *stream, json_t *records,
     atomic_fetch_add(&st_failed, strtoull(PQgetvalue(res, 0, 2), NULL, 10));
 
     *cancel = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
-    pipe_publish(p->sync_id, PQgetvalue(res, 0, 3));
+    *run = strdup(PQgetvalue(res, 0, 3));
     PQclear(res);
 
     p->processed += (int64_t) json_array_size(records);
 
     return PIPE_OK;
+}
+
+
+static void *
+pipe_bg_main(void *arg)
+{
+    pipe_bg_t  *bg = arg;
+
+    bg->rc = pipe_store(bg->p, bg->stream, bg->records, bg->cursor,
+                        bg->stream_done, bg->percent, bg->total, &bg->cancel,
+                        &bg->run, bg->error);
+    return NULL;
+}
+
+
+/* stores a page in the background; -1 when no thread could start */
+static int
+pipe_bg_start(pipe_t *p, const char *stream, json_t *records,
+    const char *cursor, int stream_done, int percent, int64_t total)
+{
+    pipe_bg_t  *bg;
+
+    bg = calloc(1, sizeof(*bg));
+    if (bg == NULL) {
+        return -1;
+    }
+
+    bg->p = p;
+    bg->stream = strdup(stream);
+    bg->cursor = cursor != NULL ? strdup(cursor) : NULL;
+    bg->records = json_incref(records);
+    bg->stream_done = stream_done;
+    bg->percent = percent;
+    bg->total = total;
+
+    if (bg->stream == NULL || (cursor != NULL && bg->cursor == NULL)
+        || pthread_create(&bg->tid, NULL, pipe_bg_main, bg) != 0)
+    {
+        json_decref(bg->records);
+        free(bg->stream);
+        free(bg->cursor);
+        free(bg);
+        return -1;
+    }
+
+    p->bg = bg;
+    return 0;
+}
+
+
+/*
+ * Waits for the page being stored (if any), publishes its progress and
+ * passes on its cancellation.  PIPE_OK, or what storing it failed with
+ * (p->error says why).
+ */
+static pipe_rc_e
+pipe_bg_wait(pipe_t *p)
+{
+    pipe_rc_e   rc;
+    pipe_bg_t  *bg = p->bg;
+
+    if (bg == NULL) {
+        return PIPE_OK;
+    }
+
+    pthread_join(bg->tid, NULL);
+    p->bg = NULL;
+
+    rc = bg->rc;
+
+    if (rc != PIPE_OK) {
+        snprintf(p->error, sizeof(p->error), "%s", bg->error);
+    }
+
+    if (bg->run != NULL) {
+        pipe_publish(p->sync_id, bg->run);
+    }
+
+    if (bg->cancel) {
+        atomic_store(&p->job->cancelled, 1);
+    }
+
+    json_decref(bg->records);
+    free(bg->stream);
+    free(bg->cursor);
+    free(bg->run);
+    free(bg);
+
+    return rc;
 }
 
 
@@ -494,7 +617,7 @@ pipe_unknown(pipe_t *p, json_t *list)
     const char *v[2];
 
     text = json_dumps(list, JSON_COMPACT);
-    if (text == NULL
+    if (text == NULL || pipe_bg_wait(p) != PIPE_OK
         || db_begin_tenant_id(p->db, p->job->tenant, err, sizeof(err)) != 0)
     {
         free(text);
@@ -606,10 +729,10 @@ pipe_fetch_each(pipe_t *p, json_t *list, json_t *into)
 
 /* one stream from its committed cursor to its end */
 static pipe_rc_e
-pipe_stream(pipe_t *p, const char *stream, int index, int nstreams)
+pipe_stream_pages(pipe_t *p, const char *stream, int index, int nstreams)
 {
     int           percent, cancel, done;
-    char          err[PIPE_MSG_LEN], *cursor;
+    char          err[PIPE_MSG_LEN], *cursor, *run;
     int64_t       base, seen, total;
     json_t       *records, *news;
     pipe_rc_e     rc;
@@ -701,9 +824,27 @@ pipe_stream(pipe_t *p, const char *stream, int index, int nstreams)
         done = page.next_cursor == NULL;
         store_cursor = !done ? page.next_cursor : page.final_cursor;
 
-        rc = pipe_store(p, stream, records, store_cursor,
-                        done && page.final_cursor == NULL, percent, total,
-                        &cancel);
+        /* the page before this one is stored by now, or failed */
+        rc = pipe_bg_wait(p);
+
+        if (rc == PIPE_OK
+            && pipe_bg_start(p, stream, records, store_cursor,
+                             done && page.final_cursor == NULL, percent,
+                             total)
+               != 0)
+        {
+            /* no thread: store it here */
+            rc = pipe_store(p, stream, records, store_cursor,
+                            done && page.final_cursor == NULL, percent,
+                            total, &cancel, &run, p->error);
+            pipe_publish(p->sync_id, run);
+            free(run);
+
+            if (cancel) {
+                atomic_store(&p->job->cancelled, 1);
+            }
+        }
+
         json_decref(records);
 
         free(cursor);
@@ -715,10 +856,6 @@ pipe_stream(pipe_t *p, const char *stream, int index, int nstreams)
             return rc;
         }
 
-        if (cancel) {
-            atomic_store(&p->job->cancelled, 1);
-        }
-
         if (done) {
             free(cursor);
             return PIPE_OK;
@@ -727,11 +864,25 @@ pipe_stream(pipe_t *p, const char *stream, int index, int nstreams)
 }
 
 
+/* a stream, and the store of its last page */
+static pipe_rc_e
+pipe_stream(pipe_t *p, const char *stream, int index, int nstreams)
+{
+    pipe_rc_e  rc, wrc;
+
+    rc = pipe_stream_pages(p, stream, index, nstreams);
+    wrc = pipe_bg_wait(p);
+
+    return rc != PIPE_OK ? rc : wrc;
+}
+
+
 /* a webhook's records: fetched by id, no cursor moves */
 static pipe_rc_e
 pipe_targets(pipe_t *p, json_t *targets)
 {
     int         cancel;
+    char       *run;
     json_t     *records;
     pipe_rc_e   rc;
     const char *stream;
@@ -747,7 +898,10 @@ pipe_targets(pipe_t *p, json_t *targets)
         stream = json_string_value(json_object_get(json_array_get(targets, 0),
                                                    "stream"));
         rc = pipe_store(p, stream != NULL ? stream : "webhook", records, NULL,
-                        0, 99, (int64_t) json_array_size(records), &cancel);
+                        0, 99, (int64_t) json_array_size(records), &cancel,
+                        &run, p->error);
+        pipe_publish(p->sync_id, run);
+        free(run);
     }
 
     json_decref(records);
