@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libxml/parser.h>
 #include <openssl/crypto.h>
 
 #include "serve.h"
@@ -173,6 +174,9 @@ serve_main(const char *config_path, hubgate_config_t *cfg)
      * keep the resident size near the idle one after a burst.
      */
     mallopt(M_ARENA_MAX, 2);
+
+    /* libxml2's globals once, before threads render invoices */
+    xmlInitParser();
 
     /* every thread inherits the mask: signals arrive only at sigwait */
     sigemptyset(&set);

@@ -1,9 +1,10 @@
 /*
  * hubgated: the invoice renderer registry (invoice.h).
  *
- * One table, looked up by name.  The ksef and pdf renderers are written in
- * their own files; until they exist, the weak stubs below keep the table
- * linkable and answer INVOICE_ENOTFOUND.
+ * One table, looked up by name.  Each renderer lives in a file of its
+ * own.  The unit tests and fuzzers link the model without pango and cairo:
+ * for them a weak stand-in of the PDF renderer answers INVOICE_ENOTFOUND;
+ * hubgated and the tools link pdf.c, whose definition takes over.
  */
 
 #include <string.h>
@@ -24,11 +25,7 @@ static const invoice_renderer_t  *renderers[] = {
 };
 
 
-/* TODO(remove): weak stand-ins until ksef.c and pdf.c define these */
-__attribute__((weak)) const invoice_renderer_t  invoice_renderer_ksef = {
-    "ksef", "application/xml", render_stub
-};
-
+/* for builds without pango and cairo (unit tests, fuzzers) */
 __attribute__((weak)) const invoice_renderer_t  invoice_renderer_pdf = {
     "pdf", "application/pdf", render_stub
 };
