@@ -152,10 +152,17 @@ asan: $(BUILD)/asan/ngx_http_hubgate_module.so tools
 	HUBGATE_MODULE=$(CURDIR)/$(BUILD)/asan/ngx_http_hubgate_module.so \
 	HUBGATE_ASAN=1 perl t/run.pl t/edge
 
+# PostgreSQL and Redis are started once for the whole run (and stopped
+# again when this started them), not by each suite in turn
 test: deps module tools sidecar unit fuzz-build \
       $(BUILD)/asan/ngx_http_hubgate_module.so $(BUILD)/asan/hubgated
-	@perl t/run.pl --fuzz-seconds 10 t/docs t/unit t/edge t/sql t/sidecar t/invoice \
-	    t/asan t/fuzz
+	@started=0; \
+	if ! tools/services.sh status >/dev/null 2>&1; then \
+	    tools/services.sh start >/dev/null || exit 1; started=1; \
+	fi; \
+	perl t/run.pl --fuzz-seconds 6 t/docs t/unit t/edge t/sql t/sidecar \
+	    t/invoice t/asan t/fuzz; s=$$?; \
+	[ $$started = 0 ] || tools/services.sh stop >/dev/null; exit $$s
 
 format-check:
 	@tools/format-check.pl ngx_module/*.[ch] sidecar/*.[ch] sidecar/*/*.[ch]

@@ -630,17 +630,23 @@ allegro_events_parse(const prov_conf_t *pc, const prov_ask_t *ask,
             continue;
         }
 
+        /* the revision lets the sync skip a form it has already */
+        rev = allegro_str(ev, "order.checkoutForm.revision");
+
         n = json_array_size(page->refetch);
         for (j = 0; j < n; j++) {
-            if (strcmp(allegro_str(json_array_get(page->refetch, j), "id"),
-                       form) == 0)
-            {
+            t = json_array_get(page->refetch, j);
+
+            if (strcmp(allegro_str(t, "id"), form) == 0) {
+                /* named again: the later event has the newer revision */
+                if (rev != NULL) {
+                    json_object_set_new(t, "revision", json_string(rev));
+                } else {
+                    json_object_del(t, "revision");
+                }
                 break;
             }
         }
-
-        /* the revision lets the sync skip a form it has already */
-        rev = allegro_str(ev, "order.checkoutForm.revision");
 
         if (j == n
             && json_array_append_new(page->refetch,

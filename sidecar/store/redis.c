@@ -29,6 +29,8 @@ static redisContext *redis_connect(const char *address, int timeout_ms,
     char *err, size_t errlen);
 static redisContext *redis_thread_ctx(char *err, size_t errlen);
 static void redis_thread_drop(void);
+static void redis_key_free(void *ctx);
+static void redis_key_init(void);
 
 
 static pthread_mutex_t  redis_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -37,6 +39,24 @@ static unsigned         redis_generation;
 
 static __thread redisContext  *redis_tctx;
 static __thread unsigned       redis_tgen;
+
+/* frees a thread's connection when the thread ends (workers at stop) */
+static pthread_key_t            redis_key;
+static pthread_once_t           redis_key_once = PTHREAD_ONCE_INIT;
+
+
+static void
+redis_key_free(void *ctx)
+{
+    redisFree(ctx);
+}
+
+
+static void
+redis_key_init(void)
+{
+    (void) pthread_key_create(&redis_key, redis_key_free);
+}
 
 
 /*
@@ -140,6 +160,9 @@ redis_thread_ctx(char *err, size_t errlen)
     redis_tctx = redis_connect(addr, REDIS_TIMEOUT_MS, err, errlen);
     redis_tgen = gen;
 
+    pthread_once(&redis_key_once, redis_key_init);
+    (void) pthread_setspecific(redis_key, redis_tctx);
+
     return redis_tctx;
 }
 
@@ -148,6 +171,8 @@ static void
 redis_thread_drop(void)
 {
     if (redis_tctx != NULL) {
+        pthread_once(&redis_key_once, redis_key_init);
+        (void) pthread_setspecific(redis_key, NULL);
         redisFree(redis_tctx);
         redis_tctx = NULL;
     }

@@ -1,6 +1,7 @@
 
 /*
- * hubgated: the statements of invoices, series, customers and products (invoice/, api/h_invoices.c).
+ * hubgated: the statements of invoices, series, customers and products
+ * (invoice/, api/h_invoices.c).
  * Included by db_stmts.h, whose rules apply (named, prepared, tenant
  * scope by row-level security).
  */

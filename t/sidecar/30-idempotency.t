@@ -192,7 +192,7 @@ my $held = $t->http("POST $U/$sid/activate HTTP/1.1\r\nHost: localhost\r\n"
     . "Idempotency-Key: activate-1\r\nContent-Length: 0\r\n\r\n",
     start => 1);
 ok($held, 'first activate sent');
-ok($t->wait_for(sub { $s->waiting_backends == 1 }),
+ok($t->wait_for(sub { $s->waiting_backends('SELECT i.status, EXISTS%') == 1 }),
     'it waits on the lock in PostgreSQL');
 
 $r = post(A => "$U/$sid/activate", 'activate-1');

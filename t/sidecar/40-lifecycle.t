@@ -146,7 +146,7 @@ my $held = $t->http("PUT $U/$ID{stripe}/settings HTTP/1.1\r\n"
     . "Host: localhost\r\nConnection: close\r\n"
     . "Authorization: Bearer $TOK{A}\r\nContent-Type: application/json\r\n"
     . "Content-Length: " . length($put) . "\r\n\r\n$put", start => 1);
-ok($t->wait_for(sub { $s->waiting_backends == 1 }),
+ok($t->wait_for(sub { $s->waiting_backends('UPDATE integrations SET settings%') == 1 }),
     'PUT settings waits on the lock');
 
 $mark = $s->log_mark;

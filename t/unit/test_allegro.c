@@ -663,7 +663,7 @@ test_events(void **state)
     http_resp_free(&r);
     assert_int_equal(json_array_size(page.records), 0);
     assert_json(page.refetch, "[{\"stream\":\"checkout-forms\","
-                "\"id\":\"cf-1\"}]");
+                "\"id\":\"cf-1\",\"revision\":\"b\"}]");
     assert_string_equal(page.next_cursor, "1532603898317499");
     assert_null(page.final_cursor);
     prov_page_free(&page);

@@ -228,9 +228,11 @@ stdin), C<wait_output($re, $timeout)> (its stdout so far, once it
 matches) and C<close> (ends it, returns its exit code).  Used to hold
 locks while hubgated works.
 
-=item waiting_backends
+=item waiting_backends($like)
 
-How many C<hubgate_app> backends of the test database wait on a lock.
+How many C<hubgate_app> backends of the test database wait on a lock
+(only those whose query is C<LIKE $like>, when given: the sync engine's
+workers may wait too).
 
 =back
 
@@ -509,8 +511,11 @@ sub write_conf {
         log_level => 'info',
         shutdown_timeout => '10s',
         worker_threads => 2,
-        # OAuth providers configured (no fake answers unless a test
-        # starts one: Hubgate::Sync::conf points them at it)
+        # OAuth providers configured; their APIs on a closed local port,
+        # so a scheduled sync fails at once, never reaching the internet
+        # (Hubgate::Sync::conf points them at a fake)
+        allegro_api_url => 'http://127.0.0.1:9',
+        stripe_api_url => 'http://127.0.0.1:9',
         allegro_client_id => 'test-allegro-client',
         allegro_client_secret_file => "$dir/allegro-client.secret",
         stripe_client_id => 'ca_test_hubgate',
@@ -928,11 +933,14 @@ sub psql_session {
 }
 
 sub waiting_backends {
-    my ($self) = @_;
+    my ($self, $like) = @_;
+
+    my $q = defined $like ? " AND query LIKE '" . ($like =~ s/'/''/gr) . "'"
+        : '';
 
     return scalar $self->psql("SELECT count(*) FROM pg_stat_activity"
         . " WHERE datname = current_database() AND usename = 'hubgate_app'"
-        . " AND wait_event_type = 'Lock';", role => 'postgres');
+        . " AND wait_event_type = 'Lock'$q;", role => 'postgres');
 }
 
 
