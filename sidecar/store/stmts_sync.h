@@ -77,8 +77,9 @@
       " AND s.id = $1::uuid")                                                 \
     X(DB_S_WHEV_GET,                                                          \
       "SELECT e.provider, e.event_type, encode(e.body, 'hex'),"               \
-      " e.processed_at IS NOT NULL"                                           \
-      " FROM webhook_events e WHERE e.id = $1::uuid")                         \
+      " e.processed_at IS NOT NULL, i.status"                                 \
+      " FROM webhook_events e JOIN integrations i ON i.id = e.integration_id" \
+      " WHERE e.id = $1::uuid")                                               \
     X(DB_S_WHEV_DONE,                                                         \
       "UPDATE webhook_events SET processed_at = now(), last_error = $2"       \
       " WHERE id = $1::uuid")                                                 \

@@ -1103,6 +1103,7 @@ job_result_e
 pipeline_webhook_job(job_t *job, db_conn_t *db)
 {
     int                    rc;
+    char                   why[PIPE_MSG_LEN];
     char                  *body, *hex;
     size_t                 i, blen;
     char                   err[PIPE_MSG_LEN], now[CLOCK_ISO_LEN], *pl;
@@ -1140,6 +1141,23 @@ pipeline_webhook_job(job_t *job, db_conn_t *db)
     ops = provider_ops(PQgetvalue(res, 0, 0));
     rc = 0;
 
+    /* an integration that is not active does not sync: the event is kept,
+     * processed, with why (no failure counted against the integration) */
+    if (strcmp(PQgetvalue(res, 0, 4), "active") != 0) {
+        snprintf(why, sizeof(why), "not synced: the integration is %s",
+                 PQgetvalue(res, 0, 4));
+        PQclear(res);
+        v[1] = why;
+        res = db_exec(db, DB_S_WHEV_DONE, 2, v, err, sizeof(err));
+        if (res == NULL) {
+            db_rollback(db);
+            snprintf(job->error, sizeof(job->error), "database: %s", err);
+            return JOB_RETRY;
+        }
+        PQclear(res);
+        return db_commit(db, err, sizeof(err)) == 0 ? JOB_DONE : JOB_RETRY;
+    }
+
     /* the raw body, as verified at the edge (hex from PostgreSQL) */
     hex = PQgetvalue(res, 0, 2);
     blen = strlen(hex) / 2;
@@ -1167,7 +1185,8 @@ pipeline_webhook_job(job_t *job, db_conn_t *db)
 
     if (rc != 0) {
         /* an event we cannot read is kept with why, never retried */
-        v[1] = err;
+        snprintf(why, sizeof(why), "%s", err);
+        v[1] = why;
         res = db_exec(db, DB_S_WHEV_DONE, 2, v, err, sizeof(err));
         if (res != NULL) {
             PQclear(res);

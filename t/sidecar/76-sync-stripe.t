@@ -120,6 +120,24 @@ SKIP: {
         'balance.available: processed, no sync');
 }
 
+# an event for an integration that is not active: kept, no sync, no
+# failure counted against it
+api(POST => "/v1/integrations/$id/deactivate", tenant => $T, json => {});
+my $runs = scalar @{ api(GET => "/v1/syncs?integration=$id", tenant => $T)->{data} };
+my $r3 = $s->request(POST => "/api/v1/webhooks/stripe/$id",
+    ident => { webhook => 'scheme=stripe' },
+    body => '{"id":"evt_t76_3","object":"event","type":"invoice.paid","data":{"object":{"id":"in_x","object":"invoice"}}}',
+    headers => { 'Content-Type' => 'application/json' });
+is($r3->status, 200, 'inactive integration: the event is stored');
+ok($t->wait_for(sub { $s->psql("SELECT processed_at IS NOT NULL FROM webhook_events"
+    . " WHERE event_id = 'evt_t76_3'") eq 't' }, 30), 'and processed');
+is($s->psql("SELECT last_error FROM webhook_events WHERE event_id = 'evt_t76_3'"),
+    'not synced: the integration is inactive', 'saying why it started no sync');
+is(scalar @{ api(GET => "/v1/syncs?integration=$id", tenant => $T)->{data} }, $runs,
+    'no sync run');
+is($s->psql("SELECT consecutive_failures FROM integrations WHERE id = '$id'"), 0,
+    'no failure counted against the integration');
+
 ###############################################################################
 # a restricted API key instead of Connect
 
