@@ -54,13 +54,6 @@ typedef struct {
 } allegro_cur_t;
 
 
-static void allegro_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int allegro_base(const char *url);
-static json_t *allegro_load(const http_resp_t *resp, char *err,
-    size_t errlen);
-static const char *allegro_str(json_t *j, const char *path);
-static json_t *allegro_get(json_t *j, const char *path);
 static int allegro_api_req(const prov_conf_t *pc, const prov_auth_t *auth,
     http_req_t *req, char *err, size_t errlen);
 static int allegro_limit(const prov_conf_t *pc, int max);
@@ -145,7 +138,7 @@ allegro_authorize_url(const prov_conf_t *pc, const char *redirect_uri,
     if (challenge == NULL || pc->client_id == NULL
         || pc->client_id[0] == '\0')
     {
-        allegro_err(err, errlen, "allegro: %s",
+        prov_err(err, errlen, "allegro: %s",
                     challenge == NULL ? "a PKCE challenge is required"
                                       : "allegro_client_id is not set");
         return -1;
@@ -161,7 +154,7 @@ allegro_authorize_url(const prov_conf_t *pc, const char *redirect_uri,
         n = asprintf(url, "%.*s/auth/oauth/authorize?response_type=code"
                      "&client_id=%s&redirect_uri=%s&state=%s"
                      "&code_challenge_method=S256&code_challenge=%s",
-                     allegro_base(pc->auth_url), pc->auth_url, cid, ru, st,
+                     prov_base_len(pc->auth_url), pc->auth_url, cid, ru, st,
                      ch);
     }
 
@@ -172,7 +165,7 @@ allegro_authorize_url(const prov_conf_t *pc, const char *redirect_uri,
 
     if (n < 0) {
         *url = NULL;
-        allegro_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -194,14 +187,14 @@ allegro_token_request(const prov_conf_t *pc, const char *grant,
     if (pc->client_secret == NULL || pc->client_id == NULL
         || pc->client_id[0] == '\0')
     {
-        allegro_err(err, errlen, "allegro: the client id or secret is not "
+        prov_err(err, errlen, "allegro: the client id or secret is not "
                     "configured");
         return -1;
     }
 
     n = asprintf(&pair, "%s:%s", pc->client_id, pc->client_secret);
     if (n < 0) {
-        allegro_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
     len = (size_t) n;
@@ -209,7 +202,7 @@ allegro_token_request(const prov_conf_t *pc, const char *grant,
     if ((len + 2) / 3 * 4 + 1 > sizeof(basic)) {
         OPENSSL_cleanse(pair, len);
         free(pair);
-        allegro_err(err, errlen, "allegro: the client credentials are too "
+        prov_err(err, errlen, "allegro: the client credentials are too "
                     "long");
         return -1;
     }
@@ -240,19 +233,19 @@ allegro_token_request(const prov_conf_t *pc, const char *grant,
 
     } else {
         OPENSSL_cleanse(basic, sizeof(basic));
-        allegro_err(err, errlen, "allegro: unknown grant %.32s", grant);
+        prov_err(err, errlen, "allegro: unknown grant %.32s", grant);
         return -1;
     }
 
     if (rc != 0
         || http_req_url(req, "%.*s/auth/oauth/token",
-                        allegro_base(pc->auth_url), pc->auth_url) != 0
+                        prov_base_len(pc->auth_url), pc->auth_url) != 0
         || http_req_header(req, "Authorization: Basic %s", basic) != 0
         || http_req_header(req, "Accept: application/json") != 0)
     {
         OPENSSL_cleanse(basic, sizeof(basic));
         http_req_free(req);
-        allegro_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -273,24 +266,24 @@ allegro_token_parse(const http_resp_t *resp, prov_tokens_t *tokens,
 
     if (resp->status < 200 || resp->status > 299) {
         allegro_error_parse(resp, perr);
-        allegro_err(err, errlen, "allegro token endpoint: HTTP %ld: %s",
+        prov_err(err, errlen, "allegro token endpoint: HTTP %ld: %s",
                     resp->status, perr->code);
         return -1;
     }
 
-    root = allegro_load(resp, err, errlen);
+    root = prov_json_load(resp, "allegro", ALLEGRO_LOAD_FLAGS, err, errlen);
     if (root == NULL) {
         return -1;
     }
 
-    at = allegro_str(root, "access_token");
-    rt = allegro_str(root, "refresh_token");
-    scope = allegro_str(root, "scope");
+    at = prov_json_str(root, "access_token");
+    rt = prov_json_str(root, "refresh_token");
+    scope = prov_json_str(root, "scope");
     exp = json_object_get(root, "expires_in");
 
     if (at == NULL || at[0] == '\0' || (exp != NULL && !json_is_integer(exp))) {
         json_decref(root);
-        allegro_err(err, errlen, "allegro token answer without an "
+        prov_err(err, errlen, "allegro token answer without an "
                     "access_token or with a bad expires_in");
         return -1;
     }
@@ -310,7 +303,7 @@ allegro_token_parse(const http_resp_t *resp, prov_tokens_t *tokens,
         || (scope && !tokens->scope))
     {
         prov_tokens_free(tokens);
-        allegro_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -324,10 +317,10 @@ allegro_identity_request(const prov_conf_t *pc, const prov_auth_t *auth,
 {
     http_req_init(req, "GET");
 
-    if (http_req_url(req, "%.*s/me", allegro_base(pc->api_url),
+    if (http_req_url(req, "%.*s/me", prov_base_len(pc->api_url),
                      pc->api_url) != 0)
     {
-        allegro_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -344,18 +337,18 @@ allegro_identity_parse(const http_resp_t *resp, prov_identity_t *id,
 
     memset(id, 0, sizeof(*id));
 
-    root = allegro_load(resp, err, errlen);
+    root = prov_json_load(resp, "allegro", ALLEGRO_LOAD_FLAGS, err, errlen);
     if (root == NULL) {
         return -1;
     }
 
-    uid = allegro_str(root, "id");
-    login = allegro_str(root, "login");
+    uid = prov_json_str(root, "id");
+    login = prov_json_str(root, "login");
 
     if (uid == NULL || uid[0] == '\0' || strlen(uid) >= sizeof(id->account_id))
     {
         json_decref(root);
-        allegro_err(err, errlen, "allegro /me: no usable id");
+        prov_err(err, errlen, "allegro /me: no usable id");
         return -1;
     }
 
@@ -378,7 +371,7 @@ allegro_page_request(const prov_conf_t *pc, const prov_auth_t *auth,
     allegro_cur_t  cur;
 
     http_req_init(req, "GET");
-    b = allegro_base(pc->api_url);
+    b = prov_base_len(pc->api_url);
 
     if (strcmp(ask->stream, "order-events") == 0) {
         if (ask->cursor == NULL) {
@@ -395,7 +388,7 @@ allegro_page_request(const prov_conf_t *pc, const prov_auth_t *auth,
         }
 
         if (rc != 0) {
-            allegro_err(err, errlen, "out of memory");
+            prov_err(err, errlen, "out of memory");
             return -1;
         }
 
@@ -403,7 +396,7 @@ allegro_page_request(const prov_conf_t *pc, const prov_auth_t *auth,
     }
 
     if (strcmp(ask->stream, "checkout-forms") != 0) {
-        allegro_err(err, errlen, "allegro has no stream %.64s", ask->stream);
+        prov_err(err, errlen, "allegro has no stream %.64s", ask->stream);
         return -1;
     }
 
@@ -414,7 +407,7 @@ allegro_page_request(const prov_conf_t *pc, const prov_auth_t *auth,
     if (ask->cursor != NULL
         && allegro_cursor(ask->cursor, &cur, &holder) != 0)
     {
-        allegro_err(err, errlen, "allegro checkout-forms: bad cursor");
+        prov_err(err, errlen, "allegro checkout-forms: bad cursor");
         return -1;
     }
 
@@ -437,7 +430,7 @@ allegro_page_request(const prov_conf_t *pc, const prov_auth_t *auth,
     json_decref(holder);
 
     if (rc != 0) {
-        allegro_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -455,7 +448,7 @@ allegro_page_parse(const prov_conf_t *pc, const prov_ask_t *ask,
     memset(page, 0, sizeof(*page));
     page->total = -1;
 
-    root = allegro_load(resp, err, errlen);
+    root = prov_json_load(resp, "allegro", ALLEGRO_LOAD_FLAGS, err, errlen);
     if (root == NULL) {
         return -1;
     }
@@ -463,7 +456,7 @@ allegro_page_parse(const prov_conf_t *pc, const prov_ask_t *ask,
     page->records = json_array();
     if (page->records == NULL) {
         json_decref(root);
-        allegro_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -474,7 +467,7 @@ allegro_page_parse(const prov_conf_t *pc, const prov_ask_t *ask,
         rc = allegro_events_parse(pc, ask, root, page, err, errlen);
 
     } else {
-        allegro_err(err, errlen, "allegro has no stream %.64s", ask->stream);
+        prov_err(err, errlen, "allegro has no stream %.64s", ask->stream);
         rc = -1;
     }
 
@@ -502,7 +495,7 @@ allegro_forms_parse(const prov_conf_t *pc, const prov_ask_t *ask,
     tc = json_object_get(root, "totalCount");
 
     if (!json_is_array(forms) || (tc != NULL && !json_is_integer(tc))) {
-        allegro_err(err, errlen, "allegro checkout-forms: not a list of "
+        prov_err(err, errlen, "allegro checkout-forms: not a list of "
                     "checkout forms");
         return -1;
     }
@@ -515,7 +508,7 @@ allegro_forms_parse(const prov_conf_t *pc, const prov_ask_t *ask,
     if (ask->cursor != NULL
         && allegro_cursor(ask->cursor, &cur, &holder) != 0)
     {
-        allegro_err(err, errlen, "allegro checkout-forms: bad cursor");
+        prov_err(err, errlen, "allegro checkout-forms: bad cursor");
         return -1;
     }
 
@@ -540,16 +533,16 @@ allegro_forms_parse(const prov_conf_t *pc, const prov_ask_t *ask,
 
     /* the next window ends at the last form read, past those read at its
      * very time (identical text: one API, one format) */
-    last = allegro_str(json_array_get(forms, n - 1), "updatedAt");
+    last = prov_json_str(json_array_get(forms, n - 1), "updatedAt");
     if (last == NULL) {
         json_decref(holder);
-        allegro_err(err, errlen, "allegro checkout-forms: a form without "
+        prov_err(err, errlen, "allegro checkout-forms: a form without "
                     "updatedAt; cannot page");
         return -1;
     }
 
     for (same = 0; same < n; same++) {
-        u = allegro_str(json_array_get(forms, n - 1 - same), "updatedAt");
+        u = prov_json_str(json_array_get(forms, n - 1 - same), "updatedAt");
         if (u == NULL || strcmp(u, last) != 0) {
             break;
         }
@@ -567,7 +560,7 @@ allegro_forms_parse(const prov_conf_t *pc, const prov_ask_t *ask,
     json_decref(holder);
 
     if (page->next_cursor == NULL) {
-        allegro_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -587,15 +580,15 @@ allegro_events_parse(const prov_conf_t *pc, const prov_ask_t *ask,
         /* event-stats: where the journal starts */
         t = json_object_get(root, "latestEvent");
         if (t != NULL && !json_is_null(t) && !json_is_object(t)) {
-            allegro_err(err, errlen, "allegro event-stats: bad latestEvent");
+            prov_err(err, errlen, "allegro event-stats: bad latestEvent");
             return -1;
         }
-        id = allegro_str(root, "latestEvent.id");
+        id = prov_json_str(root, "latestEvent.id");
         page->total = 0;
         if (id != NULL) {
             page->final_cursor = strdup(id);
             if (page->final_cursor == NULL) {
-                allegro_err(err, errlen, "out of memory");
+                prov_err(err, errlen, "out of memory");
                 return -1;
             }
         }
@@ -604,40 +597,40 @@ allegro_events_parse(const prov_conf_t *pc, const prov_ask_t *ask,
 
     events = json_object_get(root, "events");
     if (!json_is_array(events)) {
-        allegro_err(err, errlen, "allegro order-events: no events list");
+        prov_err(err, errlen, "allegro order-events: no events list");
         return -1;
     }
 
     page->refetch = json_array();
     if (page->refetch == NULL) {
-        allegro_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
     last = NULL;
 
     json_array_foreach(events, i, ev) {
-        id = allegro_str(ev, "id");
+        id = prov_json_str(ev, "id");
         if (id == NULL || id[0] == '\0') {
-            allegro_err(err, errlen, "allegro order-events: event %zu has "
+            prov_err(err, errlen, "allegro order-events: event %zu has "
                         "no id", i);
             return -1;
         }
         last = id;
 
-        form = allegro_str(ev, "order.checkoutForm.id");
+        form = prov_json_str(ev, "order.checkoutForm.id");
         if (form == NULL) {
             continue;
         }
 
         /* the revision lets the sync skip a form it has already */
-        rev = allegro_str(ev, "order.checkoutForm.revision");
+        rev = prov_json_str(ev, "order.checkoutForm.revision");
 
         n = json_array_size(page->refetch);
         for (j = 0; j < n; j++) {
             t = json_array_get(page->refetch, j);
 
-            if (strcmp(allegro_str(t, "id"), form) == 0) {
+            if (strcmp(prov_json_str(t, "id"), form) == 0) {
                 /* named again: the later event has the newer revision */
                 if (rev != NULL) {
                     json_object_set_new(t, "revision", json_string(rev));
@@ -655,7 +648,7 @@ allegro_events_parse(const prov_conf_t *pc, const prov_ask_t *ask,
                                                "revision", rev))
                != 0)
         {
-            allegro_err(err, errlen, "out of memory");
+            prov_err(err, errlen, "out of memory");
             return -1;
         }
     }
@@ -665,7 +658,7 @@ allegro_events_parse(const prov_conf_t *pc, const prov_ask_t *ask,
     if (n > 0 && n >= (size_t) allegro_limit(pc, ALLEGRO_EVENTS_MAX)) {
         page->next_cursor = strdup(last);
         if (page->next_cursor == NULL) {
-            allegro_err(err, errlen, "out of memory");
+            prov_err(err, errlen, "out of memory");
             return -1;
         }
         return 0;
@@ -673,7 +666,7 @@ allegro_events_parse(const prov_conf_t *pc, const prov_ask_t *ask,
 
     page->final_cursor = strdup(last ? last : ask->cursor);
     if (page->final_cursor == NULL) {
-        allegro_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -692,7 +685,7 @@ allegro_record_request(const prov_conf_t *pc, const prov_auth_t *auth,
     http_req_init(req, "GET");
 
     if (strcmp(stream, "checkout-forms") != 0) {
-        allegro_err(err, errlen, "allegro fetches no single %.64s", stream);
+        prov_err(err, errlen, "allegro fetches no single %.64s", stream);
         return -1;
     }
 
@@ -700,11 +693,11 @@ allegro_record_request(const prov_conf_t *pc, const prov_auth_t *auth,
     rc = eid == NULL
          ? -1
          : http_req_url(req, "%.*s/order/checkout-forms/%s",
-                        allegro_base(pc->api_url), pc->api_url, eid);
+                        prov_base_len(pc->api_url), pc->api_url, eid);
     free(eid);
 
     if (rc != 0) {
-        allegro_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -722,11 +715,11 @@ allegro_record_parse(const prov_conf_t *pc, const char *stream,
     page->total = -1;
 
     if (strcmp(stream, "checkout-forms") != 0) {
-        allegro_err(err, errlen, "allegro fetches no single %.64s", stream);
+        prov_err(err, errlen, "allegro fetches no single %.64s", stream);
         return -1;
     }
 
-    root = allegro_load(resp, err, errlen);
+    root = prov_json_load(resp, "allegro", ALLEGRO_LOAD_FLAGS, err, errlen);
     if (root == NULL) {
         return -1;
     }
@@ -743,7 +736,7 @@ allegro_record_parse(const prov_conf_t *pc, const char *stream,
         || json_array_append_new(page->records, rec) != 0)
     {
         prov_page_free(page);
-        allegro_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -777,15 +770,15 @@ allegro_error_parse(const http_resp_t *resp, prov_error_t *perr)
         return;
     }
 
-    code = allegro_str(root, "error");
-    msg = allegro_str(root, "error_description");
+    code = prov_json_str(root, "error");
+    msg = prov_json_str(root, "error_description");
 
     if (code == NULL) {
         e0 = json_array_get(json_object_get(root, "errors"), 0);
-        code = allegro_str(e0, "code");
-        msg = allegro_str(e0, "message");
+        code = prov_json_str(e0, "code");
+        msg = prov_json_str(e0, "message");
         if (msg == NULL) {
-            msg = allegro_str(e0, "userMessage");
+            msg = prov_json_str(e0, "userMessage");
         }
     }
 
@@ -811,33 +804,33 @@ allegro_order(json_t *form, char *err, size_t errlen)
     int64_t      total;
     const char  *id, *amount, *currency, *updated, *ordered;
 
-    id = allegro_str(form, "id");
-    amount = allegro_str(form, "summary.totalToPay.amount");
-    currency = allegro_str(form, "summary.totalToPay.currency");
+    id = prov_json_str(form, "id");
+    amount = prov_json_str(form, "summary.totalToPay.amount");
+    currency = prov_json_str(form, "summary.totalToPay.currency");
     items = json_object_get(form, "lineItems");
 
     if (id == NULL || id[0] == '\0') {
-        allegro_err(err, errlen, "allegro checkout form without an id");
+        prov_err(err, errlen, "allegro checkout form without an id");
         return NULL;
     }
 
     if (amount == NULL || currency == NULL
         || prov_decimal_to_minor(amount, currency, &total) != 0)
     {
-        allegro_err(err, errlen, "allegro checkout form %.64s: no usable "
+        prov_err(err, errlen, "allegro checkout form %.64s: no usable "
                     "summary.totalToPay", id);
         return NULL;
     }
 
     if (items != NULL && !json_is_array(items)) {
-        allegro_err(err, errlen, "allegro checkout form %.64s: lineItems "
+        prov_err(err, errlen, "allegro checkout form %.64s: lineItems "
                     "is not a list", id);
         return NULL;
     }
 
     lines = json_array();
     if (lines == NULL) {
-        allegro_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return NULL;
     }
 
@@ -853,8 +846,8 @@ allegro_order(json_t *form, char *err, size_t errlen)
         return NULL;
     }
 
-    updated = allegro_str(form, "updatedAt");
-    ordered = allegro_str(json_array_get(items, 0), "boughtAt");
+    updated = prov_json_str(form, "updatedAt");
+    ordered = prov_json_str(json_array_get(items, 0), "boughtAt");
     cust = allegro_customer(form);
 
     rec = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s?, s:s?, s:o, s:o, s:O}",
@@ -869,7 +862,7 @@ allegro_order(json_t *form, char *err, size_t errlen)
                     "lines", lines,
                     "raw", form);
     if (rec == NULL) {
-        allegro_err(err, errlen, "allegro checkout form %.64s: cannot "
+        prov_err(err, errlen, "allegro checkout form %.64s: cannot "
                     "build the record", id);
     }
 
@@ -882,8 +875,8 @@ allegro_status(json_t *form)
 {
     const char  *s, *f;
 
-    s = allegro_str(form, "status");
-    f = allegro_str(form, "fulfillment.status");
+    s = prov_json_str(form, "status");
+    f = prov_json_str(form, "fulfillment.status");
 
     if (s == NULL) {
         return "pending";
@@ -898,7 +891,7 @@ allegro_status(json_t *form)
         if (f != NULL && strcmp(f, "RETURNED") == 0) {
             return "refunded";
         }
-        return allegro_str(form, "payment.finishedAt") ? "paid" : "pending";
+        return prov_json_str(form, "payment.finishedAt") ? "paid" : "pending";
     }
 
     /* BOUGHT, FILLED_IN and anything new */
@@ -920,16 +913,16 @@ allegro_line(json_t *lines, json_t *item, const char *currency, char *err,
     const char  *price, *oid, *name, *sku, *r;
 
     q = json_object_get(item, "quantity");
-    price = allegro_str(item, "price.amount");
-    oid = allegro_str(item, "offer.id");
-    name = allegro_str(item, "offer.name");
-    sku = allegro_str(item, "offer.external.id");
-    r = allegro_str(item, "tax.rate");
+    price = prov_json_str(item, "price.amount");
+    oid = prov_json_str(item, "offer.id");
+    name = prov_json_str(item, "offer.name");
+    sku = prov_json_str(item, "offer.external.id");
+    r = prov_json_str(item, "tax.rate");
 
     if (!json_is_integer(q) || json_integer_value(q) < 1 || price == NULL
         || prov_decimal_to_minor(price, currency, &unit) != 0)
     {
-        allegro_err(err, errlen, "allegro line item without a usable "
+        prov_err(err, errlen, "allegro line item without a usable "
                     "quantity or price");
         return -1;
     }
@@ -937,7 +930,7 @@ allegro_line(json_t *lines, json_t *item, const char *currency, char *err,
     qty = json_integer_value(q);
 
     if (__builtin_mul_overflow(unit, (int64_t) qty, &total)) {
-        allegro_err(err, errlen, "allegro line item total out of range");
+        prov_err(err, errlen, "allegro line item total out of range");
         return -1;
     }
 
@@ -958,7 +951,7 @@ allegro_line(json_t *lines, json_t *item, const char *currency, char *err,
                          "vat_rate", rate[0] ? rate : NULL,
                          "raw", json_object_get(item, "offer"));
         if (prod == NULL) {
-            allegro_err(err, errlen, "out of memory");
+            prov_err(err, errlen, "out of memory");
             return -1;
         }
     }
@@ -972,7 +965,7 @@ allegro_line(json_t *lines, json_t *item, const char *currency, char *err,
                      "total_minor", (json_int_t) total);
 
     if (line == NULL || json_array_append_new(lines, line) != 0) {
-        allegro_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -989,13 +982,13 @@ allegro_delivery(json_t *lines, json_t *form, const char *currency,
     int64_t      cost;
     const char  *amount;
 
-    amount = allegro_str(form, "delivery.cost.amount");
+    amount = prov_json_str(form, "delivery.cost.amount");
     if (amount == NULL) {
         return 0;
     }
 
     if (prov_decimal_to_minor(amount, currency, &cost) != 0) {
-        allegro_err(err, errlen, "allegro: bad delivery.cost.amount");
+        prov_err(err, errlen, "allegro: bad delivery.cost.amount");
         return -1;
     }
 
@@ -1012,7 +1005,7 @@ allegro_delivery(json_t *lines, json_t *form, const char *currency,
                      "total_minor", (json_int_t) cost);
 
     if (line == NULL || json_array_append_new(lines, line) != 0) {
-        allegro_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -1038,23 +1031,23 @@ allegro_customer(json_t *form)
         return NULL;
     }
 
-    inv = json_is_true(allegro_get(form, "invoice.required"));
-    a = inv ? allegro_get(form, "invoice.address") : NULL;
+    inv = json_is_true(prov_json_get(form, "invoice.required"));
+    a = inv ? prov_json_get(form, "invoice.address") : NULL;
     if (!json_is_object(a)) {
-        a = allegro_get(form, "delivery.address");
+        a = prov_json_get(form, "delivery.address");
     }
     if (!json_is_object(a)) {
         a = json_object_get(buyer, "address");
     }
 
     full = NULL;
-    name = inv ? allegro_str(form, "invoice.address.company.name") : NULL;
+    name = inv ? prov_json_str(form, "invoice.address.company.name") : NULL;
     if (name == NULL) {
-        name = allegro_str(buyer, "companyName");
+        name = prov_json_str(buyer, "companyName");
     }
     if (name == NULL) {
-        first = allegro_str(buyer, "firstName");
-        last = allegro_str(buyer, "lastName");
+        first = prov_json_str(buyer, "firstName");
+        last = prov_json_str(buyer, "lastName");
         if (first != NULL || last != NULL) {
             if (asprintf(&full, "%s%s%s", first ? first : "",
                          first && last ? " " : "", last ? last : "") < 0)
@@ -1065,25 +1058,25 @@ allegro_customer(json_t *form)
         }
     }
     if (name == NULL) {
-        name = allegro_str(buyer, "login");
+        name = prov_json_str(buyer, "login");
     }
 
     tax = NULL;
     if (inv) {
-        ids = allegro_get(form, "invoice.address.company.ids");
-        tax = allegro_str(json_array_get(ids, 0), "value");
+        ids = prov_json_get(form, "invoice.address.company.ids");
+        tax = prov_json_str(json_array_get(ids, 0), "value");
         if (tax == NULL) {
-            tax = allegro_str(form, "invoice.address.company.taxId");
+            tax = prov_json_str(form, "invoice.address.company.taxId");
         }
     }
 
-    street = allegro_str(a, "street");
-    city = allegro_str(a, "city");
-    zip = allegro_str(a, "zipCode");
+    street = prov_json_str(a, "street");
+    city = prov_json_str(a, "city");
+    zip = prov_json_str(a, "zipCode");
     if (zip == NULL) {
-        zip = allegro_str(a, "postCode");
+        zip = prov_json_str(a, "postCode");
     }
-    cc = allegro_str(a, "countryCode");
+    cc = prov_json_str(a, "countryCode");
 
     addr = json_object();
     if (addr == NULL
@@ -1100,9 +1093,9 @@ allegro_customer(json_t *form)
     }
 
     cust = json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:o, s:O}",
-                     "external_id", allegro_str(buyer, "id"),
+                     "external_id", prov_json_str(buyer, "id"),
                      "name", name,
-                     "email", allegro_str(buyer, "email"),
+                     "email", prov_json_str(buyer, "email"),
                      "tax_id", tax,
                      "country", cc,
                      "address", addr,
@@ -1153,7 +1146,7 @@ allegro_api_req(const prov_conf_t *pc, const prov_auth_t *auth,
 {
     if (auth == NULL || auth->access_token == NULL) {
         http_req_free(req);
-        allegro_err(err, errlen, "allegro: no access token");
+        prov_err(err, errlen, "allegro: no access token");
         return -1;
     }
 
@@ -1162,101 +1155,11 @@ allegro_api_req(const prov_conf_t *pc, const prov_auth_t *auth,
                            auth->access_token) != 0)
     {
         http_req_free(req);
-        allegro_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
     return 0;
-}
-
-
-static void
-allegro_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list  ap;
-
-    if (err == NULL || errlen == 0) {
-        return;
-    }
-
-    va_start(ap, fmt);
-    (void) vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-
-/* the length of a base URL without its trailing slashes */
-static int
-allegro_base(const char *url)
-{
-    size_t  n;
-
-    n = url ? strlen(url) : 0;
-    while (n > 0 && url[n - 1] == '/') {
-        n--;
-    }
-
-    return (int) n;
-}
-
-
-/* a 2xx answer with a JSON object body */
-static json_t *
-allegro_load(const http_resp_t *resp, char *err, size_t errlen)
-{
-    json_t        *root;
-    json_error_t   je;
-
-    if (resp->status < 200 || resp->status > 299) {
-        allegro_err(err, errlen, "allegro: HTTP %ld", resp->status);
-        return NULL;
-    }
-
-    if (resp->body == NULL) {
-        allegro_err(err, errlen, "allegro: empty answer");
-        return NULL;
-    }
-
-    root = json_loadb(resp->body, resp->len, ALLEGRO_LOAD_FLAGS, &je);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        allegro_err(err, errlen, "allegro: the answer is not a JSON object "
-                    "(line %d)", je.line);
-        return NULL;
-    }
-
-    return root;
-}
-
-
-/* j at a dotted path of object keys; NULL when any step is missing */
-static json_t *
-allegro_get(json_t *j, const char *path)
-{
-    char         key[64];
-    size_t       n;
-    const char  *dot;
-
-    while (j != NULL && *path) {
-        dot = strchr(path, '.');
-        n = dot ? (size_t) (dot - path) : strlen(path);
-        if (n >= sizeof(key)) {
-            return NULL;
-        }
-        memcpy(key, path, n);
-        key[n] = '\0';
-        j = json_object_get(j, key);
-        path += n + (dot ? 1 : 0);
-    }
-
-    return j;
-}
-
-
-static const char *
-allegro_str(json_t *j, const char *path)
-{
-    return json_string_value(allegro_get(j, path));
 }
 
 

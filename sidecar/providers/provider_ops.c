@@ -6,6 +6,7 @@
  * draws from the OpenSSL CSPRNG.
  */
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,3 +264,92 @@ prov_b64url(const unsigned char *in, size_t len, char *out)
 
     *out = '\0';
 }
+
+
+void
+prov_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list  ap;
+
+    if (err == NULL || errlen == 0) {
+        return;
+    }
+
+    va_start(ap, fmt);
+    (void) vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+
+int
+prov_base_len(const char *url)
+{
+    size_t  n;
+
+    n = url ? strlen(url) : 0;
+    while (n > 0 && url[n - 1] == '/') {
+        n--;
+    }
+
+    return (int) n;
+}
+
+
+json_t *
+prov_json_load(const http_resp_t *resp, const char *who, size_t flags,
+    char *err, size_t errlen)
+{
+    json_t        *root;
+    json_error_t   je;
+
+    if (resp->status < 200 || resp->status > 299) {
+        prov_err(err, errlen, "%s: HTTP %ld", who, resp->status);
+        return NULL;
+    }
+
+    if (resp->body == NULL) {
+        prov_err(err, errlen, "%s: empty answer", who);
+        return NULL;
+    }
+
+    root = json_loadb(resp->body, resp->len, flags, &je);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        prov_err(err, errlen, "%s: the answer is not a JSON object (line %d)",
+                 who, je.line);
+        return NULL;
+    }
+
+    return root;
+}
+
+
+json_t *
+prov_json_get(json_t *j, const char *path)
+{
+    char         key[64];
+    size_t       n;
+    const char  *dot;
+
+    while (j != NULL && *path) {
+        dot = strchr(path, '.');
+        n = dot ? (size_t) (dot - path) : strlen(path);
+        if (n >= sizeof(key)) {
+            return NULL;
+        }
+        memcpy(key, path, n);
+        key[n] = '\0';
+        j = json_object_get(j, key);
+        path += n + (dot ? 1 : 0);
+    }
+
+    return j;
+}
+
+
+const char *
+prov_json_str(json_t *j, const char *path)
+{
+    return json_string_value(prov_json_get(j, path));
+}
+

@@ -178,6 +178,22 @@ int prov_currency_exponent(const char *currency);
 int prov_decimal_to_minor(const char *text, const char *currency,
     int64_t *minor);
 
+/*
+ * What every provider file needs to read answers.  prov_err: a bounded
+ * message (err may be NULL).  prov_base_len: a base URL's length without
+ * its trailing slashes.  prov_json_load: a 2xx answer's body as a JSON
+ * object (a new reference) or NULL with err naming who.  prov_json_get
+ * and prov_json_str: the value at a dotted path of object keys
+ * ("summary.totalToPay.amount"), borrowed; NULL when a step is missing.
+ */
+void prov_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int prov_base_len(const char *url);
+json_t *prov_json_load(const http_resp_t *resp, const char *who,
+    size_t flags, char *err, size_t errlen);
+json_t *prov_json_get(json_t *j, const char *path);
+const char *prov_json_str(json_t *j, const char *path);
+
 void prov_page_free(prov_page_t *page);
 void prov_tokens_free(prov_tokens_t *tokens);
 

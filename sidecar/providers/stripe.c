@@ -40,13 +40,6 @@
 #define STRIPE_LOAD_FLAGS  (JSON_REJECT_DUPLICATES)
 
 
-static void stripe_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int stripe_base(const char *url);
-static json_t *stripe_load(const http_resp_t *resp, char *err,
-    size_t errlen);
-static json_t *stripe_get(json_t *j, const char *path);
-static const char *stripe_str(json_t *j, const char *path);
 static const char *stripe_id(json_t *j);
 static void stripe_copy(char *dst, size_t len, const char *src);
 static void stripe_wipe(json_t *root, const char *key);
@@ -133,7 +126,7 @@ stripe_authorize_url(const prov_conf_t *pc, const char *redirect_uri,
     *url = NULL;
 
     if (pc->client_id == NULL || pc->client_id[0] == '\0') {
-        stripe_err(err, errlen, "stripe: the Connect client id (ca_...) is "
+        prov_err(err, errlen, "stripe: the Connect client id (ca_...) is "
                    "not set");
         return -1;
     }
@@ -146,7 +139,7 @@ stripe_authorize_url(const prov_conf_t *pc, const char *redirect_uri,
     if (cid != NULL && ru != NULL && st != NULL) {
         n = asprintf(url, "%.*s/oauth/authorize?response_type=code"
                      "&client_id=%s&scope=read_write&state=%s"
-                     "&redirect_uri=%s", stripe_base(pc->auth_url),
+                     "&redirect_uri=%s", prov_base_len(pc->auth_url),
                      pc->auth_url, cid, st, ru);
     }
 
@@ -156,7 +149,7 @@ stripe_authorize_url(const prov_conf_t *pc, const char *redirect_uri,
 
     if (n < 0) {
         *url = NULL;
-        stripe_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -174,7 +167,7 @@ stripe_token_request(const prov_conf_t *pc, const char *grant,
     http_req_init(req, "POST");
 
     if (pc->client_secret == NULL) {
-        stripe_err(err, errlen, "stripe: the platform secret key is not "
+        prov_err(err, errlen, "stripe: the platform secret key is not "
                    "configured");
         return -1;
     }
@@ -187,18 +180,18 @@ stripe_token_request(const prov_conf_t *pc, const char *grant,
                            NULL);
 
     } else {
-        stripe_err(err, errlen, "stripe: unknown grant %.32s", grant);
+        prov_err(err, errlen, "stripe: unknown grant %.32s", grant);
         return -1;
     }
 
     if (rc != 0
-        || http_req_url(req, "%.*s/oauth/token", stripe_base(pc->auth_url),
+        || http_req_url(req, "%.*s/oauth/token", prov_base_len(pc->auth_url),
                         pc->auth_url) != 0
         || http_req_header(req, "Authorization: Bearer %s",
                            pc->client_secret) != 0)
     {
         http_req_free(req);
-        stripe_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -217,24 +210,24 @@ stripe_token_parse(const http_resp_t *resp, prov_tokens_t *tokens,
 
     if (resp->status < 200 || resp->status > 299) {
         stripe_error_parse(resp, perr);
-        stripe_err(err, errlen, "stripe token endpoint: HTTP %ld: %s",
+        prov_err(err, errlen, "stripe token endpoint: HTTP %ld: %s",
                    resp->status, perr->code);
         return -1;
     }
 
-    root = stripe_load(resp, err, errlen);
+    root = prov_json_load(resp, "stripe", STRIPE_LOAD_FLAGS, err, errlen);
     if (root == NULL) {
         return -1;
     }
 
-    at = stripe_str(root, "access_token");
-    rt = stripe_str(root, "refresh_token");
-    scope = stripe_str(root, "scope");
-    acct = stripe_str(root, "stripe_user_id");
+    at = prov_json_str(root, "access_token");
+    rt = prov_json_str(root, "refresh_token");
+    scope = prov_json_str(root, "scope");
+    acct = prov_json_str(root, "stripe_user_id");
 
     if (at == NULL || at[0] == '\0') {
         json_decref(root);
-        stripe_err(err, errlen, "stripe token answer without an "
+        prov_err(err, errlen, "stripe token answer without an "
                    "access_token");
         return -1;
     }
@@ -253,7 +246,7 @@ stripe_token_parse(const http_resp_t *resp, prov_tokens_t *tokens,
         || (scope && !tokens->scope) || (acct && !tokens->account_id))
     {
         prov_tokens_free(tokens);
-        stripe_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -267,10 +260,10 @@ stripe_identity_request(const prov_conf_t *pc, const prov_auth_t *auth,
 {
     http_req_init(req, "GET");
 
-    if (http_req_url(req, "%.*s/v1/account", stripe_base(pc->api_url),
+    if (http_req_url(req, "%.*s/v1/account", prov_base_len(pc->api_url),
                      pc->api_url) != 0)
     {
-        stripe_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -287,26 +280,26 @@ stripe_identity_parse(const http_resp_t *resp, prov_identity_t *id,
 
     memset(id, 0, sizeof(*id));
 
-    root = stripe_load(resp, err, errlen);
+    root = prov_json_load(resp, "stripe", STRIPE_LOAD_FLAGS, err, errlen);
     if (root == NULL) {
         return -1;
     }
 
-    aid = stripe_str(root, "id");
+    aid = prov_json_str(root, "id");
     if (aid == NULL || aid[0] == '\0'
         || strlen(aid) >= sizeof(id->account_id))
     {
         json_decref(root);
-        stripe_err(err, errlen, "stripe /v1/account: no usable id");
+        prov_err(err, errlen, "stripe /v1/account: no usable id");
         return -1;
     }
 
-    name = stripe_str(root, "settings.dashboard.display_name");
+    name = prov_json_str(root, "settings.dashboard.display_name");
     if (name == NULL || name[0] == '\0') {
-        name = stripe_str(root, "business_profile.name");
+        name = prov_json_str(root, "business_profile.name");
     }
     if (name == NULL || name[0] == '\0') {
-        name = stripe_str(root, "email");
+        name = prov_json_str(root, "email");
     }
     if (name == NULL || name[0] == '\0') {
         name = aid;
@@ -330,7 +323,7 @@ stripe_revoke_request(const prov_conf_t *pc, const prov_auth_t *auth,
         || pc->client_secret == NULL || pc->client_id == NULL
         || pc->client_id[0] == '\0')
     {
-        stripe_err(err, errlen, "stripe: deauthorizing needs the connected "
+        prov_err(err, errlen, "stripe: deauthorizing needs the connected "
                    "account and the platform's client id and secret key");
         return -1;
     }
@@ -338,12 +331,12 @@ stripe_revoke_request(const prov_conf_t *pc, const prov_auth_t *auth,
     if (http_req_form(req, "client_id", pc->client_id, "stripe_user_id",
                       auth->account_id, NULL) != 0
         || http_req_url(req, "%.*s/oauth/deauthorize",
-                        stripe_base(pc->auth_url), pc->auth_url) != 0
+                        prov_base_len(pc->auth_url), pc->auth_url) != 0
         || http_req_header(req, "Authorization: Bearer %s",
                            pc->client_secret) != 0)
     {
         http_req_free(req);
-        stripe_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -362,14 +355,14 @@ stripe_page_request(const prov_conf_t *pc, const prov_auth_t *auth,
     http_req_init(req, "GET");
 
     if (!stripe_stream(ask->stream)) {
-        stripe_err(err, errlen, "stripe has no stream %.64s", ask->stream);
+        prov_err(err, errlen, "stripe has no stream %.64s", ask->stream);
         return -1;
     }
 
     since[0] = '\0';
     if (ask->since != NULL) {
         if (stripe_unix(ask->since, &ts) != 0) {
-            stripe_err(err, errlen, "stripe: bad since time");
+            prov_err(err, errlen, "stripe: bad since time");
             return -1;
         }
         (void) snprintf(since, sizeof(since), "&created%%5Bgte%%5D=%lld",
@@ -384,7 +377,7 @@ stripe_page_request(const prov_conf_t *pc, const prov_auth_t *auth,
 
     if (ask->cursor == NULL || after != NULL) {
         rc = http_req_url(req, "%.*s/v1/%s?limit=%d%s%s%s",
-                          stripe_base(pc->api_url), pc->api_url,
+                          prov_base_len(pc->api_url), pc->api_url,
                           ask->stream, limit,
                           after ? "&starting_after=" : "",
                           after ? after : "", since);
@@ -393,7 +386,7 @@ stripe_page_request(const prov_conf_t *pc, const prov_auth_t *auth,
     free(after);
 
     if (rc != 0) {
-        stripe_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -413,11 +406,11 @@ stripe_page_parse(const prov_conf_t *pc, const prov_ask_t *ask,
     page->total = -1;
 
     if (!stripe_stream(ask->stream)) {
-        stripe_err(err, errlen, "stripe has no stream %.64s", ask->stream);
+        prov_err(err, errlen, "stripe has no stream %.64s", ask->stream);
         return -1;
     }
 
-    root = stripe_load(resp, err, errlen);
+    root = prov_json_load(resp, "stripe", STRIPE_LOAD_FLAGS, err, errlen);
     if (root == NULL) {
         return -1;
     }
@@ -427,14 +420,14 @@ stripe_page_parse(const prov_conf_t *pc, const prov_ask_t *ask,
 
     if (!json_is_array(data) || !json_is_boolean(more)) {
         json_decref(root);
-        stripe_err(err, errlen, "stripe %s: not a list", ask->stream);
+        prov_err(err, errlen, "stripe %s: not a list", ask->stream);
         return -1;
     }
 
     page->records = json_array();
     if (page->records == NULL) {
         json_decref(root);
-        stripe_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -446,7 +439,7 @@ stripe_page_parse(const prov_conf_t *pc, const prov_ask_t *ask,
             prov_page_free(page);
             return -1;
         }
-        last = stripe_str(obj, "id");
+        last = prov_json_str(obj, "id");
     }
 
     if (json_is_true(more) && last != NULL) {
@@ -454,7 +447,7 @@ stripe_page_parse(const prov_conf_t *pc, const prov_ask_t *ask,
         if (page->next_cursor == NULL) {
             json_decref(root);
             prov_page_free(page);
-            stripe_err(err, errlen, "out of memory");
+            prov_err(err, errlen, "out of memory");
             return -1;
         }
     }
@@ -476,19 +469,19 @@ stripe_record_request(const prov_conf_t *pc, const prov_auth_t *auth,
     http_req_init(req, "GET");
 
     if (!stripe_stream(stream)) {
-        stripe_err(err, errlen, "stripe has no stream %.64s", stream);
+        prov_err(err, errlen, "stripe has no stream %.64s", stream);
         return -1;
     }
 
     eid = http_escape(id);
     rc = eid == NULL
          ? -1
-         : http_req_url(req, "%.*s/v1/%s/%s", stripe_base(pc->api_url),
+         : http_req_url(req, "%.*s/v1/%s/%s", prov_base_len(pc->api_url),
                         pc->api_url, stream, eid);
     free(eid);
 
     if (rc != 0) {
-        stripe_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -506,11 +499,11 @@ stripe_record_parse(const prov_conf_t *pc, const char *stream,
     page->total = -1;
 
     if (!stripe_stream(stream)) {
-        stripe_err(err, errlen, "stripe has no stream %.64s", stream);
+        prov_err(err, errlen, "stripe has no stream %.64s", stream);
         return -1;
     }
 
-    root = stripe_load(resp, err, errlen);
+    root = prov_json_load(resp, "stripe", STRIPE_LOAD_FLAGS, err, errlen);
     if (root == NULL) {
         return -1;
     }
@@ -520,7 +513,7 @@ stripe_record_parse(const prov_conf_t *pc, const char *stream,
         || stripe_map(stream, root, page->records, err, errlen) != 0)
     {
         if (page->records == NULL) {
-            stripe_err(err, errlen, "out of memory");
+            prov_err(err, errlen, "out of memory");
         }
         json_decref(root);
         prov_page_free(page);
@@ -557,14 +550,14 @@ stripe_error_parse(const http_resp_t *resp, prov_error_t *perr)
 
     if (json_is_string(e)) {
         code = json_string_value(e);
-        msg = stripe_str(root, "error_description");
+        msg = prov_json_str(root, "error_description");
 
     } else {
-        code = stripe_str(e, "code");
+        code = prov_json_str(e, "code");
         if (code == NULL) {
-            code = stripe_str(e, "type");
+            code = prov_json_str(e, "type");
         }
-        msg = stripe_str(e, "message");
+        msg = prov_json_str(e, "message");
     }
 
     if (code != NULL && code[0] != '\0') {
@@ -610,11 +603,11 @@ stripe_webhook_targets(const char *event_type, const char *body, size_t len,
     root = json_loadb(body, len, STRIPE_LOAD_FLAGS, &je);
     if (!json_is_object(root)) {
         json_decref(root);
-        stripe_err(err, errlen, "stripe event: not a JSON object");
+        prov_err(err, errlen, "stripe event: not a JSON object");
         return -1;
     }
 
-    type = event_type ? event_type : stripe_str(root, "type");
+    type = event_type ? event_type : prov_json_str(root, "type");
     stream = NULL;
 
     for (i = 0; type != NULL && stream == NULL && invoice_ev[i]; i++) {
@@ -638,12 +631,12 @@ stripe_webhook_targets(const char *event_type, const char *body, size_t len,
         return 0;
     }
 
-    obj = stripe_get(root, "data.object");
-    id = stripe_str(obj, "id");
+    obj = prov_json_get(root, "data.object");
+    id = prov_json_str(obj, "id");
 
     if (id == NULL || id[0] == '\0') {
         /* type may live in root */
-        stripe_err(err, errlen, "stripe event %.64s: no data.object.id",
+        prov_err(err, errlen, "stripe event %.64s: no data.object.id",
                    type);
         json_decref(root);
         return -1;
@@ -661,7 +654,7 @@ stripe_webhook_targets(const char *event_type, const char *body, size_t len,
     json_decref(root);
 
     if (t == NULL) {
-        stripe_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -687,7 +680,7 @@ stripe_map(const char *stream, json_t *obj, json_t *records, char *err,
         if (rec == NULL || json_object_update(rec, c) != 0) {
             json_decref(rec);
             json_decref(c);
-            stripe_err(err, errlen, "out of memory");
+            prov_err(err, errlen, "out of memory");
             return -1;
         }
         json_decref(c);
@@ -708,7 +701,7 @@ stripe_map(const char *stream, json_t *obj, json_t *records, char *err,
     }
 
     if (json_array_append_new(records, rec) != 0) {
-        stripe_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -723,30 +716,30 @@ stripe_customer(json_t *c, char *err, size_t errlen)
     json_t      *addr, *res;
     const char  *id;
 
-    id = stripe_str(c, "id");
+    id = prov_json_str(c, "id");
     if (id == NULL || id[0] == '\0') {
-        stripe_err(err, errlen, "stripe customer without an id");
+        prov_err(err, errlen, "stripe customer without an id");
         return NULL;
     }
 
     addr = stripe_address(json_object_get(c, "address"));
     if (addr == NULL) {
-        stripe_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return NULL;
     }
 
     res = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:o, s:O}",
                     "external_id", id,
-                    "name", stripe_str(c, "name"),
-                    "email", stripe_str(c, "email"),
-                    "tax_id", stripe_str(json_array_get(
-                                  stripe_get(c, "tax_ids.data"), 0),
+                    "name", prov_json_str(c, "name"),
+                    "email", prov_json_str(c, "email"),
+                    "tax_id", prov_json_str(json_array_get(
+                                  prov_json_get(c, "tax_ids.data"), 0),
                                   "value"),
-                    "country", stripe_str(c, "address.country"),
+                    "country", prov_json_str(c, "address.country"),
                     "address", addr,
                     "raw", c);
     if (res == NULL) {
-        stripe_err(err, errlen, "stripe customer %.64s: cannot build the "
+        prov_err(err, errlen, "stripe customer %.64s: cannot build the "
                    "record", id);
     }
 
@@ -765,8 +758,8 @@ stripe_invoice(json_t *inv, char *err, size_t errlen)
     const char  *keys[] = { "finalized_at", "paid_at", "voided_at",
                             "marked_uncollectible_at" };
 
-    id = stripe_str(inv, "id");
-    ccy = stripe_str(inv, "currency");
+    id = prov_json_str(inv, "id");
+    ccy = prov_json_str(inv, "currency");
     total = json_object_get(inv, "total");
 
     if (id == NULL || id[0] == '\0' || ccy == NULL || strlen(ccy) != 3
@@ -774,7 +767,7 @@ stripe_invoice(json_t *inv, char *err, size_t errlen)
         || stripe_iso(json_object_get(inv, "created"), created,
                       sizeof(created)) != 0)
     {
-        stripe_err(err, errlen, "stripe invoice %.64s: no id, currency, "
+        prov_err(err, errlen, "stripe invoice %.64s: no id, currency, "
                    "total or created", id ? id : "?");
         return NULL;
     }
@@ -797,12 +790,12 @@ stripe_invoice(json_t *inv, char *err, size_t errlen)
     t = json_integer((json_int_t) newest);
     if (t == NULL || stripe_iso(t, updated, sizeof(updated)) != 0) {
         json_decref(t);
-        stripe_err(err, errlen, "stripe invoice %.64s: bad times", id);
+        prov_err(err, errlen, "stripe invoice %.64s: bad times", id);
         return NULL;
     }
     json_decref(t);
 
-    s = stripe_str(inv, "status");
+    s = prov_json_str(inv, "status");
     status = "pending";
     if (s != NULL && strcmp(s, "paid") == 0) {
         status = "paid";
@@ -814,11 +807,11 @@ stripe_invoice(json_t *inv, char *err, size_t errlen)
 
     lines = json_array();
     if (lines == NULL) {
-        stripe_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return NULL;
     }
 
-    json_array_foreach(stripe_get(inv, "lines.data"), i, li) {
+    json_array_foreach(prov_json_get(inv, "lines.data"), i, li) {
         if (stripe_invoice_line(lines, li, cur, err, errlen) != 0) {
             json_decref(lines);
             return NULL;
@@ -831,16 +824,17 @@ stripe_invoice(json_t *inv, char *err, size_t errlen)
            : json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:o, s:n}",
                        "external_id",
                        stripe_id(json_object_get(inv, "customer")),
-                       "name", stripe_str(inv, "customer_name"),
-                       "email", stripe_str(inv, "customer_email"),
-                       "tax_id", stripe_str(json_array_get(json_object_get(
+                       "name", prov_json_str(inv, "customer_name"),
+                       "email", prov_json_str(inv, "customer_email"),
+                       "tax_id", prov_json_str(json_array_get(json_object_get(
                                      inv, "customer_tax_ids"), 0), "value"),
-                       "country", stripe_str(inv, "customer_address.country"),
+                       "country",
+                       prov_json_str(inv, "customer_address.country"),
                        "address", addr,
                        "raw");
     if (cust == NULL) {
         json_decref(lines);
-        stripe_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return NULL;
     }
 
@@ -856,7 +850,7 @@ stripe_invoice(json_t *inv, char *err, size_t errlen)
                     "lines", lines,
                     "raw", inv);
     if (rec == NULL) {
-        stripe_err(err, errlen, "stripe invoice %.64s: cannot build the "
+        prov_err(err, errlen, "stripe invoice %.64s: cannot build the "
                    "record", id);
     }
 
@@ -884,7 +878,7 @@ stripe_invoice_line(json_t *lines, json_t *li, const char *currency,
     if (!json_is_integer(amount) || (q != NULL && !json_is_null(q)
                                      && !json_is_integer(q)))
     {
-        stripe_err(err, errlen, "stripe invoice line without an integer "
+        prov_err(err, errlen, "stripe invoice line without an integer "
                    "amount");
         return -1;
     }
@@ -912,7 +906,7 @@ stripe_invoice_line(json_t *lines, json_t *li, const char *currency,
                       sizeof(unit));
     (void) snprintf(qtext, sizeof(qtext), "%lld", (long long) n);
 
-    if (stripe_rate(stripe_get(json_array_get(json_object_get(li,
+    if (stripe_rate(prov_json_get(json_array_get(json_object_get(li,
                                                               "tax_rates"),
                                               0), "percentage"),
                     rate, sizeof(rate)) != 0)
@@ -920,10 +914,10 @@ stripe_invoice_line(json_t *lines, json_t *li, const char *currency,
         rate[0] = '\0';
     }
 
-    desc = stripe_str(li, "description");
+    desc = prov_json_str(li, "description");
     pid = stripe_id(json_object_get(price, "product"));
     if (pid == NULL) {
-        pid = stripe_str(price, "id");
+        pid = prov_json_str(price, "id");
     }
 
     prod = NULL;
@@ -937,7 +931,7 @@ stripe_invoice_line(json_t *lines, json_t *li, const char *currency,
                          "vat_rate", rate[0] ? rate : NULL,
                          "raw", price);
         if (prod == NULL) {
-            stripe_err(err, errlen, "out of memory");
+            prov_err(err, errlen, "out of memory");
             return -1;
         }
     }
@@ -951,7 +945,7 @@ stripe_invoice_line(json_t *lines, json_t *li, const char *currency,
                      "total_minor", (json_int_t) a);
 
     if (line == NULL || json_array_append_new(lines, line) != 0) {
-        stripe_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
@@ -967,8 +961,8 @@ stripe_charge(json_t *ch, char *err, size_t errlen)
     json_t      *amount, *refunded, *lines, *cust, *addr, *rec;
     const char  *id, *ccy, *s, *status, *cid, *name, *email, *d;
 
-    id = stripe_str(ch, "id");
-    ccy = stripe_str(ch, "currency");
+    id = prov_json_str(ch, "id");
+    ccy = prov_json_str(ch, "currency");
     amount = json_object_get(ch, "amount");
 
     if (id == NULL || id[0] == '\0' || ccy == NULL || strlen(ccy) != 3
@@ -976,7 +970,7 @@ stripe_charge(json_t *ch, char *err, size_t errlen)
         || stripe_iso(json_object_get(ch, "created"), created,
                       sizeof(created)) != 0)
     {
-        stripe_err(err, errlen, "stripe charge %.64s: no id, currency, "
+        prov_err(err, errlen, "stripe charge %.64s: no id, currency, "
                    "amount or created", id ? id : "?");
         return NULL;
     }
@@ -987,7 +981,7 @@ stripe_charge(json_t *ch, char *err, size_t errlen)
     }
     cur[3] = '\0';
 
-    s = stripe_str(ch, "status");
+    s = prov_json_str(ch, "status");
     refunded = json_object_get(ch, "amount_refunded");
     status = "pending";
 
@@ -1009,9 +1003,9 @@ stripe_charge(json_t *ch, char *err, size_t errlen)
     stripe_minor_text(json_integer_value(amount),
                       prov_currency_exponent(cur), unit, sizeof(unit));
 
-    d = stripe_str(ch, "description");
+    d = prov_json_str(ch, "description");
     if (asprintf(&desc, "Charge%s%s", d ? " " : "", d ? d : "") < 0) {
-        stripe_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return NULL;
     }
 
@@ -1025,12 +1019,12 @@ stripe_charge(json_t *ch, char *err, size_t errlen)
     free(desc);
 
     cid = stripe_id(json_object_get(ch, "customer"));
-    name = stripe_str(ch, "billing_details.name");
-    email = stripe_str(ch, "billing_details.email");
+    name = prov_json_str(ch, "billing_details.name");
+    email = prov_json_str(ch, "billing_details.email");
     cust = NULL;
 
     if (cid != NULL || name != NULL || email != NULL) {
-        addr = stripe_address(stripe_get(ch, "billing_details.address"));
+        addr = stripe_address(prov_json_get(ch, "billing_details.address"));
         cust = addr == NULL
                ? NULL
                : json_pack("{s:s?, s:s?, s:s?, s:n, s:s?, s:o, s:n}",
@@ -1039,19 +1033,19 @@ stripe_charge(json_t *ch, char *err, size_t errlen)
                            "email", email,
                            "tax_id",
                            "country",
-                           stripe_str(ch, "billing_details.address.country"),
+                           prov_json_str(ch, "billing_details.address.country"),
                            "address", addr,
                            "raw");
         if (cust == NULL) {
             json_decref(lines);
-            stripe_err(err, errlen, "out of memory");
+            prov_err(err, errlen, "out of memory");
             return NULL;
         }
     }
 
     if (lines == NULL) {
         json_decref(cust);
-        stripe_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return NULL;
     }
 
@@ -1067,7 +1061,7 @@ stripe_charge(json_t *ch, char *err, size_t errlen)
                     "lines", lines,
                     "raw", ch);
     if (rec == NULL) {
-        stripe_err(err, errlen, "stripe charge %.64s: cannot build the "
+        prov_err(err, errlen, "stripe charge %.64s: cannot build the "
                    "record", id);
     }
 
@@ -1089,11 +1083,11 @@ stripe_address(json_t *a)
         return res;
     }
 
-    l1 = stripe_str(a, "line1");
-    l2 = stripe_str(a, "line2");
-    city = stripe_str(a, "city");
-    zip = stripe_str(a, "postal_code");
-    cc = stripe_str(a, "country");
+    l1 = prov_json_str(a, "line1");
+    l2 = prov_json_str(a, "line2");
+    city = prov_json_str(a, "city");
+    zip = prov_json_str(a, "postal_code");
+    cc = prov_json_str(a, "country");
 
     if (l1 != NULL && l1[0] != '\0') {
         if (asprintf(&street, "%s%s%s", l1, l2 && l2[0] ? ", " : "",
@@ -1126,101 +1120,11 @@ fail:
 }
 
 
-static void
-stripe_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list  ap;
-
-    if (err == NULL || errlen == 0) {
-        return;
-    }
-
-    va_start(ap, fmt);
-    (void) vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-
-/* the length of a base URL without its trailing slashes */
-static int
-stripe_base(const char *url)
-{
-    size_t  n;
-
-    n = url ? strlen(url) : 0;
-    while (n > 0 && url[n - 1] == '/') {
-        n--;
-    }
-
-    return (int) n;
-}
-
-
-/* a 2xx answer with a JSON object body */
-static json_t *
-stripe_load(const http_resp_t *resp, char *err, size_t errlen)
-{
-    json_t        *root;
-    json_error_t   je;
-
-    if (resp->status < 200 || resp->status > 299) {
-        stripe_err(err, errlen, "stripe: HTTP %ld", resp->status);
-        return NULL;
-    }
-
-    if (resp->body == NULL) {
-        stripe_err(err, errlen, "stripe: empty answer");
-        return NULL;
-    }
-
-    root = json_loadb(resp->body, resp->len, STRIPE_LOAD_FLAGS, &je);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        stripe_err(err, errlen, "stripe: the answer is not a JSON object "
-                   "(line %d)", je.line);
-        return NULL;
-    }
-
-    return root;
-}
-
-
-/* j at a dotted path of object keys; NULL when any step is missing */
-static json_t *
-stripe_get(json_t *j, const char *path)
-{
-    char         key[64];
-    size_t       n;
-    const char  *dot;
-
-    while (j != NULL && *path) {
-        dot = strchr(path, '.');
-        n = dot ? (size_t) (dot - path) : strlen(path);
-        if (n >= sizeof(key)) {
-            return NULL;
-        }
-        memcpy(key, path, n);
-        key[n] = '\0';
-        j = json_object_get(j, key);
-        path += n + (dot ? 1 : 0);
-    }
-
-    return j;
-}
-
-
-static const char *
-stripe_str(json_t *j, const char *path)
-{
-    return json_string_value(stripe_get(j, path));
-}
-
-
 /* an id, or an expanded object's id */
 static const char *
 stripe_id(json_t *j)
 {
-    return json_is_object(j) ? stripe_str(j, "id") : json_string_value(j);
+    return json_is_object(j) ? prov_json_str(j, "id") : json_string_value(j);
 }
 
 
@@ -1268,7 +1172,7 @@ stripe_api_req(const prov_conf_t *pc, const prov_auth_t *auth,
 {
     if (auth == NULL || auth->access_token == NULL) {
         http_req_free(req);
-        stripe_err(err, errlen, "stripe: no access token or API key");
+        prov_err(err, errlen, "stripe: no access token or API key");
         return -1;
     }
 
@@ -1280,7 +1184,7 @@ stripe_api_req(const prov_conf_t *pc, const prov_auth_t *auth,
                                auth->account_id) != 0))
     {
         http_req_free(req);
-        stripe_err(err, errlen, "out of memory");
+        prov_err(err, errlen, "out of memory");
         return -1;
     }
 
