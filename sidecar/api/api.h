@@ -110,6 +110,12 @@ const char *api_query(api_req_t *r, const char *name);
 int h_uuid(const char *s);
 
 /*
+ * The start of a handler of /v1/integrations/{id}...: 404 unless the id
+ * is a uuid, then api_tx_begin.  0, or -1 after answering.
+ */
+int h_integration_begin(api_req_t *r);
+
+/*
  * Runs stmt, whose first parameter v[0] is an integration id: its one
  * row (PQclear it), or NULL after answering 500/503 or 404 for v[0].
  */

@@ -25,7 +25,6 @@
 static char  *h_defaults;              /* JSON text, set once */
 
 
-static int h_begin(api_req_t *r);
 static void h_not_found(api_req_t *r, const char *id);
 static void h_defaults_init(void);
 static const char *h_defaults_json(void);
@@ -61,8 +60,8 @@ h_uuid(const char *s)
 
 
 /* {id} names an integration, and the tenant's transaction is open */
-static int
-h_begin(api_req_t *r)
+int
+h_integration_begin(api_req_t *r)
 {
     if (!h_uuid(r->params[0])) {
         h_not_found(r, r->params[0]);
@@ -533,7 +532,7 @@ h_authorize_extra(api_req_t *r, const char *id, const char *provider)
 void
 h_integration_get(api_req_t *r)
 {
-    if (h_begin(r) != 0) {
+    if (h_integration_begin(r) != 0) {
         return;
     }
 
@@ -548,7 +547,7 @@ h_integration_delete(api_req_t *r)
     PGresult    *res;
     const char  *v[1];
 
-    if (h_begin(r) != 0) {
+    if (h_integration_begin(r) != 0) {
         return;
     }
 
@@ -605,7 +604,7 @@ h_set_status(api_req_t *r, int activate)
     PGresult    *res;
     const char  *v[2], *to;
 
-    if (h_begin(r) != 0) {
+    if (h_integration_begin(r) != 0) {
         return;
     }
 
@@ -664,7 +663,7 @@ h_settings_get(api_req_t *r)
     PGresult    *res;
     const char  *v[1];
 
-    if (h_begin(r) != 0) {
+    if (h_integration_begin(r) != 0) {
         return;
     }
 

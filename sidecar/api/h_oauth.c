@@ -175,12 +175,7 @@ h_integration_reconnect(api_req_t *r)
     PGresult    *res;
     const char  *v[1];
 
-    if (!h_uuid(r->params[0])) {
-        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
-        return;
-    }
-
-    if (api_tx_begin(r) != 0) {
+    if (h_integration_begin(r) != 0) {
         return;
     }
 
@@ -354,12 +349,7 @@ h_integration_test(api_req_t *r)
     prov_error_t     perr;
     prov_identity_t  id;
 
-    if (!h_uuid(r->params[0])) {
-        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
-        return;
-    }
-
-    if (api_tx_begin(r) != 0) {
+    if (h_integration_begin(r) != 0) {
         return;
     }
 

@@ -509,12 +509,7 @@ done:
 void
 h_webhook_secret_get(api_req_t *r)
 {
-    if (!h_uuid(r->params[0])) {
-        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
-        return;
-    }
-
-    if (api_tx_begin(r) != 0) {
+    if (h_integration_begin(r) != 0) {
         return;
     }
 
@@ -529,12 +524,7 @@ h_webhook_secret_delete(api_req_t *r)
     PGresult    *res;
     const char  *v[2];
 
-    if (!h_uuid(r->params[0])) {
-        api_error(r, 404, "not_found", "no integration %s", r->params[0]);
-        return;
-    }
-
-    if (api_tx_begin(r) != 0) {
+    if (h_integration_begin(r) != 0) {
         return;
     }
 

@@ -68,7 +68,6 @@ static json_t *allegro_order(json_t *form, char *err, size_t errlen);
 static int allegro_cursor(const char *text, allegro_cur_t *cur,
     json_t **holder);
 static void allegro_copy(char *dst, size_t len, const char *src);
-static void allegro_wipe(json_t *root, const char *key);
 
 static int allegro_authorize_url(const prov_conf_t *pc,
     const char *redirect_uri, const char *state, const char *challenge,
@@ -259,55 +258,17 @@ static int
 allegro_token_parse(const http_resp_t *resp, prov_tokens_t *tokens,
     prov_error_t *perr, char *err, size_t errlen)
 {
-    json_t      *root, *exp;
-    const char  *at, *rt, *scope;
-
     memset(tokens, 0, sizeof(*tokens));
 
     if (resp->status < 200 || resp->status > 299) {
         allegro_error_parse(resp, perr);
         prov_err(err, errlen, "allegro token endpoint: HTTP %ld: %s",
-                    resp->status, perr->code);
+                 resp->status, perr->code);
         return -1;
     }
 
-    root = prov_json_load(resp, "allegro", ALLEGRO_LOAD_FLAGS, err, errlen);
-    if (root == NULL) {
-        return -1;
-    }
-
-    at = prov_json_str(root, "access_token");
-    rt = prov_json_str(root, "refresh_token");
-    scope = prov_json_str(root, "scope");
-    exp = json_object_get(root, "expires_in");
-
-    if (at == NULL || at[0] == '\0' || (exp != NULL && !json_is_integer(exp))) {
-        json_decref(root);
-        prov_err(err, errlen, "allegro token answer without an "
-                    "access_token or with a bad expires_in");
-        return -1;
-    }
-
-    tokens->access_token = strdup(at);
-    tokens->refresh_token = rt ? strdup(rt) : NULL;
-    tokens->scope = scope ? strdup(scope) : NULL;
-    tokens->expires_in = exp ? (int64_t) json_integer_value(exp) : -1;
-    tokens->account_id = NULL;
-
-    /* the parsed answer holds the tokens too */
-    allegro_wipe(root, "access_token");
-    allegro_wipe(root, "refresh_token");
-    json_decref(root);
-
-    if (tokens->access_token == NULL || (rt && !tokens->refresh_token)
-        || (scope && !tokens->scope))
-    {
-        prov_tokens_free(tokens);
-        prov_err(err, errlen, "out of memory");
-        return -1;
-    }
-
-    return 0;
+    return prov_oauth_tokens(resp, "allegro", ALLEGRO_LOAD_FLAGS, 1, NULL,
+                             tokens, err, errlen);
 }
 
 
@@ -1224,14 +1185,3 @@ allegro_copy(char *dst, size_t len, const char *src)
 }
 
 
-/* wipes a string member in place before the tree is freed */
-static void
-allegro_wipe(json_t *root, const char *key)
-{
-    json_t  *v;
-
-    v = json_object_get(root, key);
-    if (json_is_string(v)) {
-        OPENSSL_cleanse((char *) json_string_value(v), json_string_length(v));
-    }
-}

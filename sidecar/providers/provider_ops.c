@@ -18,6 +18,9 @@
 #include "providers/provider_ops.h"
 
 
+static void prov_json_wipe(json_t *root, const char *key);
+
+
 #define PROV_VERIFIER_BYTES   32            /* 43 base64url characters */
 
 
@@ -351,5 +354,68 @@ const char *
 prov_json_str(json_t *j, const char *path)
 {
     return json_string_value(prov_json_get(j, path));
+}
+
+
+/* the parsed answer holds the tokens too: wiped before it is freed */
+static void
+prov_json_wipe(json_t *root, const char *key)
+{
+    json_t  *v;
+
+    v = json_object_get(root, key);
+    if (json_is_string(v)) {
+        OPENSSL_cleanse((char *) json_string_value(v), json_string_length(v));
+    }
+}
+
+
+int
+prov_oauth_tokens(const http_resp_t *resp, const char *who, size_t flags,
+    int expires, const char *account_key, prov_tokens_t *tokens, char *err,
+    size_t errlen)
+{
+    json_t      *root, *exp;
+    const char  *at, *rt, *scope, *acct;
+
+    memset(tokens, 0, sizeof(*tokens));
+
+    root = prov_json_load(resp, who, flags, err, errlen);
+    if (root == NULL) {
+        return -1;
+    }
+
+    at = prov_json_str(root, "access_token");
+    rt = prov_json_str(root, "refresh_token");
+    scope = prov_json_str(root, "scope");
+    acct = account_key != NULL ? prov_json_str(root, account_key) : NULL;
+    exp = expires ? json_object_get(root, "expires_in") : NULL;
+
+    if (at == NULL || at[0] == '\0' || (exp != NULL && !json_is_integer(exp))) {
+        json_decref(root);
+        prov_err(err, errlen, "%s token answer without an access_token%s",
+                 who, expires ? " or with a bad expires_in" : "");
+        return -1;
+    }
+
+    tokens->access_token = strdup(at);
+    tokens->refresh_token = rt ? strdup(rt) : NULL;
+    tokens->scope = scope ? strdup(scope) : NULL;
+    tokens->account_id = acct ? strdup(acct) : NULL;
+    tokens->expires_in = exp ? (int64_t) json_integer_value(exp) : -1;
+
+    prov_json_wipe(root, "access_token");
+    prov_json_wipe(root, "refresh_token");
+    json_decref(root);
+
+    if (tokens->access_token == NULL || (rt && !tokens->refresh_token)
+        || (scope && !tokens->scope) || (acct && !tokens->account_id))
+    {
+        prov_tokens_free(tokens);
+        prov_err(err, errlen, "out of memory");
+        return -1;
+    }
+
+    return 0;
 }
 

@@ -194,6 +194,16 @@ json_t *prov_json_load(const http_resp_t *resp, const char *who,
 json_t *prov_json_get(json_t *j, const char *path);
 const char *prov_json_str(json_t *j, const char *path);
 
+/*
+ * A 2xx token endpoint answer (RFC 6749 §5.1) into tokens: access_token
+ * required; refresh_token and scope when given; expires_in (an integer)
+ * when expires is set, else -1; account_id from account_key when given.
+ * The parsed copies of the tokens are wiped.  0, or -1 with err.
+ */
+int prov_oauth_tokens(const http_resp_t *resp, const char *who, size_t flags,
+    int expires, const char *account_key, prov_tokens_t *tokens, char *err,
+    size_t errlen);
+
 void prov_page_free(prov_page_t *page);
 void prov_tokens_free(prov_tokens_t *tokens);
 

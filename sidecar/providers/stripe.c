@@ -42,7 +42,6 @@
 
 static const char *stripe_id(json_t *j);
 static void stripe_copy(char *dst, size_t len, const char *src);
-static void stripe_wipe(json_t *root, const char *key);
 static int stripe_stream(const char *stream);
 static int stripe_api_req(const prov_conf_t *pc, const prov_auth_t *auth,
     http_req_t *req, char *err, size_t errlen);
@@ -203,54 +202,18 @@ static int
 stripe_token_parse(const http_resp_t *resp, prov_tokens_t *tokens,
     prov_error_t *perr, char *err, size_t errlen)
 {
-    json_t      *root;
-    const char  *at, *rt, *scope, *acct;
-
     memset(tokens, 0, sizeof(*tokens));
 
     if (resp->status < 200 || resp->status > 299) {
         stripe_error_parse(resp, perr);
         prov_err(err, errlen, "stripe token endpoint: HTTP %ld: %s",
-                   resp->status, perr->code);
+                 resp->status, perr->code);
         return -1;
     }
 
-    root = prov_json_load(resp, "stripe", STRIPE_LOAD_FLAGS, err, errlen);
-    if (root == NULL) {
-        return -1;
-    }
-
-    at = prov_json_str(root, "access_token");
-    rt = prov_json_str(root, "refresh_token");
-    scope = prov_json_str(root, "scope");
-    acct = prov_json_str(root, "stripe_user_id");
-
-    if (at == NULL || at[0] == '\0') {
-        json_decref(root);
-        prov_err(err, errlen, "stripe token answer without an "
-                   "access_token");
-        return -1;
-    }
-
-    tokens->access_token = strdup(at);
-    tokens->refresh_token = rt ? strdup(rt) : NULL;
-    tokens->scope = scope ? strdup(scope) : NULL;
-    tokens->account_id = acct ? strdup(acct) : NULL;
-    tokens->expires_in = -1;            /* Connect tokens do not expire */
-
-    stripe_wipe(root, "access_token");
-    stripe_wipe(root, "refresh_token");
-    json_decref(root);
-
-    if (tokens->access_token == NULL || (rt && !tokens->refresh_token)
-        || (scope && !tokens->scope) || (acct && !tokens->account_id))
-    {
-        prov_tokens_free(tokens);
-        prov_err(err, errlen, "out of memory");
-        return -1;
-    }
-
-    return 0;
+    /* Connect tokens do not expire; the answer names the account */
+    return prov_oauth_tokens(resp, "stripe", STRIPE_LOAD_FLAGS, 0,
+                             "stripe_user_id", tokens, err, errlen);
 }
 
 
@@ -1140,19 +1103,6 @@ stripe_copy(char *dst, size_t len, const char *src)
     }
 
     dst[i] = '\0';
-}
-
-
-/* wipes a string member in place before the tree is freed */
-static void
-stripe_wipe(json_t *root, const char *key)
-{
-    json_t  *v;
-
-    v = json_object_get(root, key);
-    if (json_is_string(v)) {
-        OPENSSL_cleanse((char *) json_string_value(v), json_string_length(v));
-    }
 }
 
 
