@@ -434,6 +434,24 @@ integrations=$(perl -MJSON::PP -e '
             $i->{account_id} // "-";
     }' <<< "$body")
 
+# invoices: the seller the demo tenant invoices as, a series of its own,
+# and the Allegro integration told to invoice every paid order
+api PUT /v1/seller script.jwt '{"seller":{"name":"Sklep Demo Zażółć Sp. z o.o.",
+    "vat_id":"PL5261040828","email":"faktury@example.pl",
+    "address":{"street":"ul. Długa 1","city":"Gdańsk","postal_code":"80-001",
+    "country":"PL"}},"payment":{"means_code":"30",
+    "iban":"PL61109010140000071219812874"},"payment_days":14}'
+[ "$code" = 200 ] || die "PUT /api/v1/seller: $code $body"
+api GET /v1/invoice-series/DEMO script.jwt
+if [ "$code" = 404 ]; then
+    api PUT /v1/invoice-series/DEMO script.jwt \
+        '{"pattern":"FV/{YYYY}/{MM}/{SEQ:4}","reset":"monthly"}'
+    [ "$code" = 200 ] || die "PUT /api/v1/invoice-series/DEMO: $code $body"
+fi
+api PUT "/v1/integrations/$allegro_id/settings" script.jwt \
+    '{"autoGenerateInvoices":true,"invoiceSeries":"DEMO","autoMarkAsPaid":true,"defaultVatRate":"23"}'
+[ "$code" = 200 ] || die "PUT settings: $code $body"
+
 # sync ID: starts a sync and follows its Server-Sent Events until it ends
 follow() {
     local sid
@@ -454,6 +472,8 @@ follow() {
         print "    error: $r->{error}\n" if $r->{error};'
     api GET "/v1/syncs/$sid" script.jwt
     [ "$(field status)" = succeeded ] || die "the sync of $1 did not succeed: $body"
+    echo "    invoices issued by this sync: $(field invoices_created)$(
+        [ "$(field invoices_failed)" = 0 ] || echo ", not issued: $(field invoices_failed) ($(field invoice_error))")"
 }
 
 # every page takes a while, as over the internet, so the progress is seen
@@ -552,6 +572,29 @@ for _ in $(seq 100); do
     targeted="(not finished yet: GET /api/v1/syncs?integration=$stripe_id)"
     sleep 0.1
 done
+# invoices generated from the synced orders, and one in every format
+api GET "/v1/invoices?integration=$allegro_id&limit=500" script.jwt
+[ "$code" = 200 ] || die "GET /api/v1/invoices: $code $body"
+invoice_list=$(perl -MJSON::PP -e '
+    my @d = @{ decode_json(<STDIN>)->{data} };
+    binmode STDOUT, ":utf8";
+    printf "  %d invoices from Allegro orders (one per paid order, never twice)\n", scalar @d;
+    for my $i (@d[0 .. ($#d < 2 ? $#d : 2)]) {
+        printf "    %-18s %-6s %s  %s %d.%02d  order %s  %s\n", $i->{number},
+            $i->{state}, $i->{issue_date}, $i->{currency},
+            $i->{totals_minor}{payable} / 100, $i->{totals_minor}{payable} % 100,
+            $i->{source_order_id}, $i->{buyer_name};
+    }' <<< "$body")
+invoice_id=$(perl -MJSON::PP -e 'print decode_json(<STDIN>)->{data}[0]{id} // ""' <<< "$body")
+[ -n "$invoice_id" ] || die "no invoice was generated from the Allegro orders"
+for f in ubl ksef pdf; do
+    ext=xml; [ $f = pdf ] && ext=pdf
+    curl -ks -o "$demo/invoice-$f.$ext" -w '%{http_code}' \
+         -H "Authorization: Bearer $(cat script.jwt)" \
+         "$url/api/v1/invoices/$invoice_id?format=$f" > "$demo/.code" || true
+    [ "$(cat "$demo/.code")" = 200 ] || die "GET invoice ?format=$f: $(cat "$demo/.code")"
+done
+rm -f "$demo/.code"
 
 api GET '/v1/webhooks/events?limit=5' script.jwt
 [ "$code" = 200 ] || die "GET /api/v1/webhooks/events: $code $body"
@@ -588,6 +631,14 @@ $synced
 
 an Allegro order as GET /api/v1/orders shows it:
 $sample
+
+invoices (GET /api/v1/invoices), issued by the sync into series DEMO:
+$invoice_list
+  one of them, saved in $demo as invoice-ubl.xml, invoice-ksef.xml, invoice-pdf.pdf:
+    UBL 2.1 (EN 16931):  curl -k -H "Authorization: Bearer \$(cat user.jwt)" -H 'Accept: application/xml' $url/api/v1/invoices/$invoice_id
+    KSeF FA(3):          curl -k -H "Authorization: Bearer \$(cat user.jwt)" "$url/api/v1/invoices/$invoice_id?format=ksef"
+    PDF:                 curl -k -H "Authorization: Bearer \$(cat user.jwt)" -H 'Accept: application/pdf' -o invoice.pdf $url/api/v1/invoices/$invoice_id
+    JSON:                curl -k -H "Authorization: Bearer \$(cat user.jwt)" $url/api/v1/invoices/$invoice_id
 
 GET /api/v1/admin/summary (admin.jwt):
 $summary

@@ -242,6 +242,19 @@ void h_orders_list(api_req_t *r);
 void h_customers_list(api_req_t *r);
 void h_products_list(api_req_t *r);
 
+/* h_invoices.c: invoices, credit notes, series, the seller */
+void h_invoices_list(api_req_t *r);
+void h_invoices_create(api_req_t *r);
+void h_invoice_get(api_req_t *r);
+void h_invoice_issue(api_req_t *r);
+void h_invoice_pay(api_req_t *r);
+void h_invoice_cancel(api_req_t *r);
+void h_invoice_credit_note(api_req_t *r);
+void h_series_get(api_req_t *r);
+void h_series_put(api_req_t *r);
+void h_seller_get(api_req_t *r);
+void h_seller_put(api_req_t *r);
+
 /* h_queue.c: the test clock */
 void h_test_clock(api_req_t *r);
 void h_admin_summary(api_req_t *r);

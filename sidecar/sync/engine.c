@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "invoicing.h"
 #include "pipeline.h"
 #include "queue.h"
 #include "sync_conf.h"
@@ -48,7 +49,8 @@ engine_start(const hubgate_config_t *cfg, char *err, size_t errlen)
     if (http_global_init(err, errlen) != 0
         || engine_apply(cfg, err, errlen) != 0
         || queue_register("sync", pipeline_sync_job) != 0
-        || queue_register("webhook.process", pipeline_webhook_job) != 0)
+        || queue_register("webhook.process", pipeline_webhook_job) != 0
+        || queue_register_tick(invoicing_tick) != 0)
     {
         if (err[0] == '\0') {
             snprintf(err, errlen, "cannot register the job handlers");

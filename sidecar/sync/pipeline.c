@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "invoicing.h"
 #include "pipeline.h"
 #include "oauth.h"
 #include "sync_conf.h"
@@ -452,6 +453,7 @@ pipe_store(pipe_t *p, const char *stream, json_t *records,
     char         err[PIPE_MSG_LEN], pct[16], tot[24], *recs;
     PGresult    *res;
     const char  *v[9];
+    int64_t      invoices;
 
     *cancel = 0;
     *run = NULL;
@@ -489,6 +491,18 @@ pipe_store(pipe_t *p, const char *stream, json_t *records,
         snprintf(error, PIPE_ERR_LEN, "storing a page: %s", err);
         return PIPE_TRANSIENT;
     }
+
+    /* the page's invoices commit with its orders, or neither does */
+    if (invoicing_page(p->db, p->sync_id, p->job->integration, records,
+                       clock_now_ms(), &invoices, err, sizeof(err))
+        != 0)
+    {
+        PQclear(res);
+        db_rollback(p->db);
+        snprintf(error, PIPE_ERR_LEN, "invoicing a page: %s", err);
+        return PIPE_TRANSIENT;
+    }
+    (void) invoices;                    /* counted by the run's row */
 
     if (db_commit(p->db, err, sizeof(err)) != 0) {
         PQclear(res);
