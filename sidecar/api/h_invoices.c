@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "accept.h"
 #include "../clock.h"
 #include "../invoice/invoice.h"
 #include "../invoice/row.h"
@@ -256,16 +257,16 @@ h_inv_format(api_req_t *r)
         { "json", H_FMT_JSON }, { "ubl", H_FMT_UBL }, { "xml", H_FMT_UBL },
         { "ro", H_FMT_RO }, { "ksef", H_FMT_KSEF }, { "pdf", H_FMT_PDF }
     };
-    static const struct {
-        const char  *type;
-        h_fmt_e      fmt;
-    } types[] = {
-        { "application/json", H_FMT_JSON }, { "application/*", H_FMT_JSON },
-        { "*/*", H_FMT_JSON }, { "application/xml", H_FMT_UBL },
-        { "text/xml", H_FMT_UBL }, { "application/pdf", H_FMT_PDF }
+    static const char *const  types[] = {
+        "application/json", "application/*", "*/*", "application/xml",
+        "text/xml", "application/pdf"
     };
-    const char  *q, *accept, *p, *end, *semi;
-    size_t       i, len;
+    static const h_fmt_e      fmts[] = {
+        H_FMT_JSON, H_FMT_JSON, H_FMT_JSON, H_FMT_UBL, H_FMT_UBL, H_FMT_PDF
+    };
+    const char  *q;
+    size_t       i;
+    int          k;
 
     q = api_query(r, "format");
     if (q != NULL) {
@@ -277,50 +278,10 @@ h_inv_format(api_req_t *r)
         return H_FMT_NONE;
     }
 
-    accept = api_header(r, "Accept");
-    if (accept == NULL || accept[0] == '\0') {
-        return H_FMT_JSON;
-    }
-
-    for (p = accept; *p != '\0'; p = *end == ',' ? end + 1 : end) {
-        while (*p == ' ' || *p == '\t') {
-            p++;
-        }
-
-        end = strchr(p, ',');
-        if (end == NULL) {
-            end = p + strlen(p);
-        }
-
-        semi = memchr(p, ';', end - p);
-        len = (semi != NULL ? semi : end) - p;
-        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t')) {
-            len--;
-        }
-
-        if (semi != NULL) {
-            q = semi;
-            while ((q = memchr(q, 'q', end - q)) != NULL) {
-                if (q + 2 < end && q[1] == '=' && q[2] == '0'
-                    && (q + 3 >= end || q[3] != '.'
-                        || strspn(q + 4, "0") >= (size_t) (end - q - 4)))
-                {
-                    break;
-                }
-                q++;
-            }
-            if (q != NULL) {
-                continue;               /* q=0: not acceptable */
-            }
-        }
-
-        for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-            if (strlen(types[i].type) == len
-                && strncasecmp(p, types[i].type, len) == 0)
-            {
-                return types[i].fmt;
-            }
-        }
+    k = api_accept_pick(api_header(r, "Accept"), types,
+                        sizeof(types) / sizeof(types[0]));
+    if (k >= 0) {
+        return fmts[k];
     }
 
     return H_FMT_NONE;
