@@ -44,6 +44,7 @@ static int h_inv_series_ok(const char *s);
 static void h_inv_invalid(api_req_t *r, const invoice_errs_t *errs);
 static json_t *h_inv_profile(api_req_t *r, int *failed);
 static void h_inv_answer(api_req_t *r, int status, const char *id);
+static void h_inv_answer_new(api_req_t *r, json_t *ins, json_t *full);
 static json_t *h_inv_full(api_req_t *r, PGresult *res, const char *today);
 static h_fmt_e h_inv_format(api_req_t *r);
 static void h_inv_transition(api_req_t *r, const char *action);
@@ -244,6 +245,29 @@ h_inv_answer(api_req_t *r, int status, const char *id)
 
 
 /*
+ * 201 for an invoice just inserted: its row (ins, stolen) with the
+ * document as computed before the insert (full, stolen), numbered and
+ * dated as the row is.  No second read: the series' lock is held until
+ * the commit, so the less done after the insert, the sooner the next
+ * issuer gets its number.
+ */
+static void
+h_inv_answer_new(api_req_t *r, json_t *ins, json_t *full)
+{
+    json_object_set(full, "number", json_object_get(ins, "number"));
+    json_object_set(full, "issue_date", json_object_get(ins, "issue_date"));
+    json_object_set(full, "due_date", json_object_get(ins, "due_date"));
+    json_object_set_new(ins, "document", full);
+
+    snprintf(r->location, sizeof(r->location), "%.*s/v1/invoices/%s",
+             (int) (r->path - r->path_buf), r->path_buf,
+             json_string_value(json_object_get(ins, "id")));
+
+    api_json(r, 201, ins);
+}
+
+
+/*
  * ?format= (json, ubl, ro, ksef, pdf), else the first media range of
  * Accept that we make (q=0 ranges skipped), else H_FMT_NONE (406).
  */
@@ -422,7 +446,7 @@ h_inv_insert(api_req_t *r, const char *series, const char *today, int issue,
 void
 h_invoices_create(api_req_t *r)
 {
-    json_t          *body, *profile, *ins, *item, *v;
+    json_t          *body, *profile, *ins, *item, *full, *v;
     invoice_t       *inv;
     invoice_errs_t   errs;
     const char      *series;
@@ -524,9 +548,15 @@ h_invoices_create(api_req_t *r)
     json_decref(body);
 
     item = invoice_row_item(inv);
+    full = NULL;
+    if (item != NULL && invoice_to_json(inv, &full) != INVOICE_OK) {
+        full = NULL;
+    }
     invoice_free(inv);
 
-    if (item == NULL) {
+    if (item == NULL || full == NULL) {
+        json_decref(item);
+        json_decref(full);
         api_error(r, 500, "internal", "out of memory");
         return;
     }
@@ -535,6 +565,7 @@ h_invoices_create(api_req_t *r)
     ins = h_inv_insert(r, series, today, issue, item);
     json_decref(item);
     if (ins == NULL) {
+        json_decref(full);
         return;
     }
 
@@ -545,16 +576,12 @@ h_invoices_create(api_req_t *r)
                             "number", json_object_get(ins, "number")))
         != 0)
     {
+        json_decref(full);
         json_decref(ins);
         return;
     }
 
-    snprintf(r->location, sizeof(r->location), "%.*s/v1/invoices/%s",
-             (int) (r->path - r->path_buf), r->path_buf,
-             json_string_value(json_object_get(ins, "id")));
-
-    h_inv_answer(r, 201, json_string_value(json_object_get(ins, "id")));
-    json_decref(ins);
+    h_inv_answer_new(r, ins, full);
 }
 
 
@@ -751,6 +778,7 @@ h_inv_credit_lines(api_req_t *r, json_t *doc, json_t *req,
     const char  *v[1], *s, *qs;
     size_t       i, n, k;
     long         no;
+    int64_t      m1, m2;
     int          whole, ok;
 
     lines = json_object_get(doc, "lines");
@@ -781,18 +809,12 @@ h_inv_credit_lines(api_req_t *r, json_t *doc, json_t *req,
         no = strtol(PQgetvalue(res, k, 0), NULL, 10);
         s = PQgetvalue(res, k, 1);
         if (no >= 1 && (size_t) no <= n
-            && dec_parse(s, strlen(s), &q) == DEC_OK)
+            && dec_parse(s, strlen(s), &q) == DEC_OK
+            && dec_to_minor(left[no - 1], 6, &m1) == DEC_OK
+            && dec_to_minor(q, 6, &m2) == DEC_OK)
         {
-            dec_t  d;
-            int64_t m1, m2;
-
             /* left = quantity - credited, at 6 places */
-            if (dec_to_minor(left[no - 1], 6, &m1) == DEC_OK
-                && dec_to_minor(q, 6, &m2) == DEC_OK)
-            {
-                d = dec_from_minor(m1 - m2, 6);
-                left[no - 1] = d;
-            }
+            left[no - 1] = dec_from_minor(m1 - m2, 6);
         }
     }
     PQclear(res);
@@ -861,6 +883,18 @@ h_inv_credit_lines(api_req_t *r, json_t *doc, json_t *req,
                 return -1;
             }
 
+            /* what this entry credits is no longer left for the next
+             * entry naming the same line */
+            if (dec_to_minor(left[i], 6, &m1) != DEC_OK
+                || dec_to_minor(q, 6, &m2) != DEC_OK)
+            {
+                json_decref(out);
+                api_error(r, 422, "validation_failed",
+                          "lines[%zu]: quantity has more than 6 decimals", k);
+                return -1;
+            }
+            left[i] = dec_from_minor(m1 - m2, 6);
+
             l = json_deep_copy(l);
             json_object_set_new(l, "quantity", json_string(qs));
             json_object_del(l, "id");
@@ -896,6 +930,7 @@ h_invoice_credit_note(api_req_t *r)
 {
     PGresult        *res;
     json_t          *body, *doc, *pre, *corrects, *item, *ins, *lines, *v;
+    json_t          *full;
     invoice_t       *inv;
     invoice_errs_t   errs;
     const char      *state, *reason, *series, *vv[1];
@@ -916,7 +951,7 @@ h_invoice_credit_note(api_req_t *r)
     if (reason == NULL || reason[0] == '\0' || strlen(reason) > 256) {
         json_decref(body);
         api_error(r, 422, "validation_failed",
-                  "reason is required: 1 to 256 characters");
+                  "reason is required: 1 to 256 bytes of UTF-8");
         return;
     }
 
@@ -1015,8 +1050,14 @@ h_invoice_credit_note(api_req_t *r)
     json_decref(doc);
 
     item = invoice_row_item(inv);
+    full = NULL;
+    if (item != NULL && invoice_to_json(inv, &full) != INVOICE_OK) {
+        full = NULL;
+    }
     invoice_free(inv);
-    if (item == NULL) {
+    if (item == NULL || full == NULL) {
+        json_decref(item);
+        json_decref(full);
         json_decref(corrects);
         json_decref(body);
         api_error(r, 500, "internal", "out of memory");
@@ -1035,6 +1076,7 @@ h_invoice_credit_note(api_req_t *r)
     json_decref(item);
     json_decref(body);
     if (ins == NULL) {
+        json_decref(full);
         return;
     }
 
@@ -1045,16 +1087,12 @@ h_invoice_credit_note(api_req_t *r)
                             "number", json_object_get(ins, "number")))
         != 0)
     {
+        json_decref(full);
         json_decref(ins);
         return;
     }
 
-    snprintf(r->location, sizeof(r->location), "%.*s/v1/invoices/%s",
-             (int) (r->path - r->path_buf), r->path_buf,
-             json_string_value(json_object_get(ins, "id")));
-
-    h_inv_answer(r, 201, json_string_value(json_object_get(ins, "id")));
-    json_decref(ins);
+    h_inv_answer_new(r, ins, full);
 }
 
 

@@ -73,10 +73,8 @@
       " coalesce(i.settings->>'defaultVatRate', '23'),"                       \
       " (SELECT p.profile FROM seller_profiles p"                             \
       "   WHERE p.tenant_id = i.tenant_id),"                                  \
-      " (SELECT coalesce(json_agg(t.x), '[]') FROM"                           \
-      "   jsonb_array_elements_text($2::jsonb) t(x) WHERE NOT EXISTS"         \
-      "   (SELECT 1 FROM invoices v WHERE v.integration_id = i.id"            \
-      "    AND v.source_order_id = t.x AND v.kind = 'invoice'))"              \
+      " CASE WHEN (i.settings->>'autoGenerateInvoices')::bool"                \
+      "  THEN invoices_missing_orders(i.id, $2::jsonb) END"                   \
       " FROM integrations i WHERE i.id = $1::uuid")                           \
     X(DB_S_INV_GEN_COUNT,                                                     \
       "UPDATE sync_runs SET invoices_created = invoices_created + $2::int,"   \

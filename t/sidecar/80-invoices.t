@@ -294,6 +294,11 @@ is($r->status, 409, 'crediting more than is left: 409');
 is($j->{error}{code}, 'over_credit', '... over_credit');
 
 ($j, $r) = api(POST => "/v1/invoices/$draft/credit-note", tenant => $T,
+    json => { reason => 'twice', lines => [ { line => 1, quantity => '1' },
+        { line => 1, quantity => '1' } ] });
+is($r->status, 409, 'one line named twice, together more than is left: 409');
+
+($j, $r) = api(POST => "/v1/invoices/$draft/credit-note", tenant => $T,
     json => { reason => 'Anulowanie reszty' });
 is($r->status, 201, 'a full credit note of what is left') or diag $r->body;
 is_deeply([ map { $_->{quantity} } @{ $j->{document}{lines} } ], [ '1', '1' ],

@@ -104,7 +104,8 @@ my $tables = q_ok('hubgate', q{
      WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 1;}, 'list tables');
 my @expect = sort qw(schema_migrations tenants tenant_keys integrations credentials
     oauth_sessions jobs sync_runs sync_cursors webhook_events external_orders
-    customers products invoice_series invoices invoice_lines idempotency_keys audit_log);
+    customers products invoice_series invoices invoice_lines idempotency_keys audit_log
+    seller_profiles);
 is_deeply([split /\n/, $tables], \@expect, 'every table of DESIGN §4 exists');
 is(q_ok('hubgate', q{
     SELECT string_agg(c.relname, ',') FROM pg_class c
@@ -118,7 +119,7 @@ is(q_ok('hubgate', q{
    '', 'tenant_id NOT NULL, cascading FK to tenants, RLS enabled+forced with a policy: everywhere');
 is(q_ok('hubgate', q{SELECT count(*) FROM pg_attribute WHERE attname = 'tenant_id' AND attnum > 0
     AND attrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r');}, 'q'),
-   16, '16 tenant-owned tables (all but tenants and schema_migrations)');
+   17, '17 tenant-owned tables (all but tenants and schema_migrations)');
 is(q_ok('hubgate', q{SELECT rolsuper::text || rolbypassrls::text FROM pg_roles WHERE rolname = 'hubgate_app';}, 'q'),
    'falsefalse', 'hubgate_app is neither superuser nor BYPASSRLS');
 
