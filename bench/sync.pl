@@ -30,6 +30,7 @@ use lib dirname(abs_path(__FILE__)) . '/../t/lib';
 use lib dirname(abs_path(__FILE__));
 
 use POSIX qw(strftime);
+use JSON::PP ();
 use Time::HiRes qw(time);
 use Test::More;
 use Hubgate::Test qw(:all);
@@ -91,6 +92,82 @@ for my $run (1 .. $RUNS) {
         $run, $base[-1], $sync[-1]);
 }
 
+# the same full sync, generating an invoice for every paid order
+# (autoGenerateInvoices, autoMarkAsPaid) in the transaction of its page;
+# baseline: the plain syncs above
+my (@isync, @ips, $paid);
+for my $run (1 .. $RUNS) {
+    my $tenant = "benchinv$run";
+    $s->tenant_create($tenant);
+    my (undef, $pr) = Hubgate::Sync::api($s, PUT => '/v1/seller', tenant => $tenant,
+        json => { seller => { name => 'Bench Sp. z o.o.', vat_id => 'PL5261040828',
+            address => { street => 'ul. Prosta 1', city => 'Warszawa',
+                postal_code => '00-001', country => 'PL' } } });
+    die "seller: " . $pr->status . "\n" if $pr->status != 200;
+    my $id = Hubgate::Sync::connect($s, $allegro, tenant => $tenant);
+    Hubgate::Sync::api($s, PUT => "/v1/integrations/$id/settings",
+        tenant => $tenant, json => { autoGenerateInvoices => JSON::PP::true,
+            autoMarkAsPaid => JSON::PP::true });
+    my $r = Hubgate::Sync::sync($s, $id, tenant => $tenant,
+        body => { mode => 'full' }, timeout => 600);
+    die "invoicing sync $run: $r->{status} ($r->{error})\n"
+        if $r->{status} ne 'succeeded' || $r->{created} != $ORDERS
+        || $r->{invoices_failed} != 0 || $r->{invoices_created} == 0;
+    my $secs = $s->psql("SELECT extract(epoch FROM finished_at - started_at)"
+        . " FROM sync_runs WHERE id = '$r->{id}'");
+    $paid = $r->{invoices_created};
+    push @isync, $ORDERS / $secs;
+    push @ips, $paid / $secs;
+    note_(sprintf 'run %d: invoicing sync %.0f orders/s, %.0f invoices/s (%d invoices)',
+        $run, $isync[-1], $ips[-1], $paid);
+}
+
+# invoices issued through the API: numbering and persistence, 8 clients
+# at once into one series; baseline: the same invoices stored as drafts
+# (validated, computed and stored, no number taken)
+my $ICLIENTS = 8;
+my $IEACH = $ENV{BENCH_INVOICES_EACH} || 100;
+$s->tenant_create('benchapi');
+Hubgate::Sync::api($s, PUT => '/v1/seller', tenant => 'benchapi',
+    json => { seller => { name => 'Bench Sp. z o.o.', vat_id => 'PL5261040828',
+        address => { country => 'PL', city => 'Warszawa' } } });
+my $issue_rate = sub {
+    my ($issue, $tag) = @_;
+    my $t0 = time;
+    my @pids;
+    for my $c (1 .. $ICLIENTS) {
+        my $pid = fork // die "fork: $!\n";
+        if (!$pid) {
+            my $bad = 0;
+            for my $i (1 .. $IEACH) {
+                my (undef, $rr) = Hubgate::Sync::api($s, POST => '/v1/invoices',
+                    tenant => 'benchapi', json => { series => "B$tag",
+                        issue => $issue ? JSON::PP::true : JSON::PP::false,
+                        currency => 'PLN',
+                        buyer => { name => 'Klient', address => { country => 'PL' } },
+                        lines => [ map { { name => "pozycja $_", quantity => "$_",
+                            unit_price => '12.34', vat_category => 'S',
+                            vat_rate => $_ % 2 ? '23' : '8' } } 1 .. 5 ] });
+                $bad++ if $rr->status != 201;
+            }
+            POSIX::_exit($bad ? 1 : 0);
+        }
+        push @pids, $pid;
+    }
+    for (@pids) { waitpid($_, 0); die "invoice clients failed\n" if $? }
+    return $ICLIENTS * $IEACH / (time - $t0);
+};
+my (@issued, @drafts);
+for my $run (1 .. $RUNS) {
+    push @drafts, $issue_rate->(0, "d$run");
+    push @issued, $issue_rate->(1, "i$run");
+    my $gaps = $s->psql("SELECT count(*) FROM (SELECT series, max(seq) - min(seq) + 1"
+        . " - count(*) AS g FROM invoices WHERE series = 'Bi$run' GROUP BY 1) x WHERE g <> 0");
+    die "gaps in Bi$run\n" if $gaps != 0;
+    note_(sprintf 'run %d: issued %.0f invoices/s, drafts %.0f invoices/s',
+        $run, $issued[-1], $drafts[-1]);
+}
+
 # no-op jobs
 my (@jobs, @sql);
 my $tid = $s->psql("SELECT id FROM tenants WHERE slug = 'bench1'");
@@ -120,6 +197,8 @@ for my $run (1 .. $RUNS) {
 }
 
 my ($b, $y, $j, $q) = (median(@base), median(@sync), median(@jobs), median(@sql));
+my ($iy, $ip, $is, $id_) = (median(@isync), median(@ips), median(@issued),
+    median(@drafts));
 my $text = sprintf <<'EOT',
 ## Sync bench
 
@@ -128,13 +207,19 @@ my $text = sprintf <<'EOT',
 | scenario | rate | baseline (same run) | ratio |
 |---|---|---|---|
 | full sync of %d Allegro orders, fake provider on loopback to committed canonical orders | %.0f orders/s | the provider's pages walked by one client: %.0f orders/s | %.2f |
+| the same sync issuing an invoice for each of its %d paid orders (numbered, stored with the page) | %.0f orders/s, %.0f invoices/s | the plain sync above: %.0f orders/s | %.2f |
+| invoices issued through the API, 8 clients into one series (5 lines each) | %.0f invoices/s | the same invoices stored as drafts (no number): %.0f invoices/s | %.2f |
 | no-op jobs through the queue (worker_threads 2) | %.0f jobs/s | the same SQL per job from one session: %.0f jobs/s | %.2f |
 
-Runs: sync %s orders/s; jobs %s jobs/s.
+Runs: sync %s orders/s; invoicing sync %s orders/s; issued %s invoices/s; jobs %s jobs/s.
 EOT
     strftime('%Y-%m-%d %H:%M UTC', gmtime), $RUNS, `nproc` + 0,
-    (`uname -m` =~ s/\s+//r), $ORDERS, $y, $b, $y / $b, $j, $q, $j / $q,
+    (`uname -m` =~ s/\s+//r), $ORDERS, $y, $b, $y / $b,
+    $paid, $iy, $ip, $y, $iy / $y, $is, $id_, $is / $id_,
+    $j, $q, $j / $q,
     join(', ', map { sprintf '%.0f', $_ } @sync),
+    join(', ', map { sprintf '%.0f', $_ } @isync),
+    join(', ', map { sprintf '%.0f', $_ } @issued),
     join(', ', map { sprintf '%.0f', $_ } @jobs);
 
 open my $fh, '>', $OUT or die "$OUT: $!\n";
