@@ -177,10 +177,15 @@ hg_whevent_payload(const char *scheme, const char *body, size_t len,
     doc = NULL;
     event = NULL;
 
-    /* parsed only for what is wanted of it */
+    /*
+     * parsed only for what is wanted of it; a raw NUL byte is never JSON
+     * (not even inside a string), though jansson lets one pass after a
+     * number: such a body has no id of its own
+     */
     if (sc != NULL && len != 0
         && ((id != NULL && sc->id != NULL)
-            || (type != NULL && sc->type != NULL)))
+            || (type != NULL && sc->type != NULL))
+        && memchr(body, '\0', len) == NULL)
     {
         doc = json_loadb(body, len, HG_WHEVENT_JSON_FLAGS, NULL);
         event = doc ? sc->event(doc) : NULL;

@@ -464,6 +464,9 @@ test_hashed_schemes(void **state)
 static void
 test_nul(void **state)
 {
+    static const char  nul_pubsub[] =
+        "{\"message\":{\"messageId\":\"20\"},\"n\":6\0}";
+    static const char  nul_stripe[] = "{\"id\":\"evt_1\",\"n\":6\0}";
     got_t        g;
     const char  *b;
 
@@ -496,6 +499,13 @@ test_nul(void **state)
 
     /* a raw NUL byte is not JSON */
     payload(&g, "stripe", "{\"id\":\"e\0\"}", sizeof("{\"id\":\"e\0\"}") - 1);
+    assert_int_equal(g.rc, HG_WHEVENT_MISSING);
+
+    /* not even after a number, where jansson lets one pass (found by
+     * fuzz_whevent) */
+    payload(&g, "pubsub", nul_pubsub, sizeof(nul_pubsub) - 1);
+    assert_int_equal(g.rc, HG_WHEVENT_MISSING);
+    payload(&g, "stripe", nul_stripe, sizeof(nul_stripe) - 1);
     assert_int_equal(g.rc, HG_WHEVENT_MISSING);
 
     free(g.type);
