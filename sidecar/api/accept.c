@@ -1,8 +1,9 @@
 
 /*
- * hubgated: picking a media type by the Accept header (accept.h).
+ * hubgated: the Accept header and percent-decoding (accept.h).
  */
 
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -10,6 +11,7 @@
 
 
 static int accept_q_zero(const char *p, const char *end);
+static int accept_hex(int c);
 
 
 /* 1 when the parameters p..end hold q=0 (or 0.0, 0.00, 0.000) */
@@ -90,4 +92,50 @@ api_accept_pick(const char *accept, const char *const *types, size_t n)
     }
 
     return -1;
+}
+
+
+static int
+accept_hex(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c = tolower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+
+int
+api_pct_decode(const char *in, char *out, size_t outlen)
+{
+    size_t  n;
+    int     hi, lo;
+
+    for (n = 0; *in != '\0'; in++) {
+        if (n + 1 >= outlen) {
+            return -1;
+        }
+
+        if (*in == '%') {
+            hi = accept_hex((unsigned char) in[1]);
+            lo = hi >= 0 ? accept_hex((unsigned char) in[2]) : -1;
+            if (lo < 0 || (hi == 0 && lo == 0)) {
+                return -1;
+            }
+            out[n++] = (char) (hi * 16 + lo);
+            in += 2;
+            continue;
+        }
+
+        out[n++] = *in;
+    }
+
+    if (outlen == 0) {
+        return -1;
+    }
+
+    out[n] = '\0';
+    return 0;
 }

@@ -1,6 +1,8 @@
 
 /*
- * hubgated: picking a media type by the Accept header (RFC 9110 §12.5.1).
+ * hubgated: the pure parts of reading a request: picking a media type by
+ * the Accept header (RFC 9110 §12.5.1) and percent-decoding a path
+ * segment (RFC 3986 §2.1).
  *
  * Pure C, no allocation: unit tests and the fuzzer link accept.c alone.
  * The ranges are taken in the order the client lists them (the q-values
@@ -23,5 +25,12 @@
  * gives 0.
  */
 int api_accept_pick(const char *accept, const char *const *types, size_t n);
+
+/*
+ * A path segment with its %XX decoded into out (outlen bytes with the
+ * NUL).  0; -1 when a % is not followed by two hex digits, when it would
+ * decode to a NUL byte, or when out is too small.
+ */
+int api_pct_decode(const char *in, char *out, size_t outlen);
 
 #endif /* API_ACCEPT_H */

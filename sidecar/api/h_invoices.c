@@ -52,7 +52,6 @@ static json_t *h_inv_insert(api_req_t *r, const char *series,
     const char *today, int issue, json_t *item);
 static int h_inv_credit_lines(api_req_t *r, json_t *doc, json_t *req,
     json_t **corrects);
-static int h_inv_pct_decode(const char *in, char *out, size_t outlen);
 static int h_inv_only_keys(api_req_t *r, json_t *body,
     const char *const *keys, const char *msg);
 
@@ -1096,39 +1095,6 @@ h_invoice_credit_note(api_req_t *r)
 }
 
 
-/* %XX in a path segment (a series name may hold '/') */
-static int
-h_inv_pct_decode(const char *in, char *out, size_t outlen)
-{
-    size_t  n;
-    int     hi, lo;
-
-    for (n = 0; *in != '\0'; in++) {
-        if (n + 1 >= outlen) {
-            return -1;
-        }
-
-        if (*in == '%') {
-            hi = isxdigit((unsigned char) in[1]) ? in[1] : -1;
-            lo = hi >= 0 && isxdigit((unsigned char) in[2]) ? in[2] : -1;
-            if (lo < 0) {
-                return -1;
-            }
-            hi = isdigit(hi) ? hi - '0' : (tolower(hi) - 'a' + 10);
-            lo = isdigit(lo) ? lo - '0' : (tolower(lo) - 'a' + 10);
-            out[n++] = (char) (hi * 16 + lo);
-            in += 2;
-            continue;
-        }
-
-        out[n++] = *in;
-    }
-
-    out[n] = '\0';
-    return 0;
-}
-
-
 void
 h_series_get(api_req_t *r)
 {
@@ -1136,7 +1102,7 @@ h_series_get(api_req_t *r)
     char         name[API_PARAM_LEN], err[512], today[11];
     const char  *v[2];
 
-    if (h_inv_pct_decode(r->params[0], name, sizeof(name)) != 0
+    if (api_pct_decode(r->params[0], name, sizeof(name)) != 0
         || !h_inv_series_ok(name))
     {
         api_error(r, 404, "not_found", "no such series");
@@ -1181,7 +1147,7 @@ h_series_put(api_req_t *r)
     char         target[96];
     const char  *v[5];
 
-    if (h_inv_pct_decode(r->params[0], name, sizeof(name)) != 0
+    if (api_pct_decode(r->params[0], name, sizeof(name)) != 0
         || !h_inv_series_ok(name))
     {
         api_error(r, 422, "validation_failed",

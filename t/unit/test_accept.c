@@ -1,6 +1,7 @@
 /*
  * api_accept_pick: the first listed acceptable range that we make, q=0
- * ranges skipped, case, blanks and parameters, wildcards as written.
+ * ranges skipped, case, blanks and parameters, wildcards as written;
+ * api_pct_decode: %XX, bad escapes, NUL, the output's size.
  */
 
 #include <stdarg.h>
@@ -55,12 +56,38 @@ test_params(void **state)
 }
 
 
+static void
+test_pct(void **state)
+{
+    char  out[16];
+
+    (void) state;
+    assert_int_equal(api_pct_decode("KOR%2F2026", out, sizeof(out)), 0);
+    assert_string_equal(out, "KOR/2026");
+    assert_int_equal(api_pct_decode("a%2fb%41", out, sizeof(out)), 0);
+    assert_string_equal(out, "a/bA");
+    assert_int_equal(api_pct_decode("plain", out, sizeof(out)), 0);
+    assert_string_equal(out, "plain");
+    assert_int_equal(api_pct_decode("", out, sizeof(out)), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(api_pct_decode("a%2", out, sizeof(out)), -1);
+    assert_int_equal(api_pct_decode("a%", out, sizeof(out)), -1);
+    assert_int_equal(api_pct_decode("a%zz", out, sizeof(out)), -1);
+    assert_int_equal(api_pct_decode("a%00b", out, sizeof(out)), -1);
+    assert_int_equal(api_pct_decode("0123456789abcdef", out, sizeof(out)),
+                     -1);
+    assert_int_equal(api_pct_decode("0123456789abcde", out, sizeof(out)), 0);
+    assert_int_equal(api_pct_decode("x", out, 0), -1);
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_order),
         cmocka_unit_test(test_params),
+        cmocka_unit_test(test_pct),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
