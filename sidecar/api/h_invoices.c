@@ -137,8 +137,9 @@ h_inv_invalid(api_req_t *r, const invoice_errs_t *errs)
     api_error_json(r, 422,
                    json_pack("{s:{s:s, s:s, s:o}}", "error",
                              "code", "validation_failed",
-                             "message", errs->n > 0 ? errs->e[0].msg
-                                                    : "the invoice is not valid",
+                             "message",
+                             errs->n > 0 ? errs->e[0].msg
+                                         : "the invoice is not valid",
                              "details", details));
 }
 
@@ -1299,7 +1300,8 @@ h_seller_put(api_req_t *r)
     probe = json_pack("{s:s, s:s, s:s, s:O*, s:O*, s:{s:s, s:{s:s}},"
                       " s:[{s:s, s:s, s:s, s:s, s:s}]}",
                       "number", "PROBE", "issue_date", "2025-01-01",
-                      "currency", "EUR", "seller", json_object_get(body, "seller"),
+                      "currency", "EUR",
+                      "seller", json_object_get(body, "seller"),
                       "payment", json_object_get(body, "payment"),
                       "buyer", "name", "Probe", "address", "country", "PL",
                       "lines", "name", "probe", "quantity", "1",
