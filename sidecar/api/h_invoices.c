@@ -390,7 +390,7 @@ h_inv_insert(api_req_t *r, const char *series, const char *today, int issue,
     PGresult    *res;
     json_t      *items, *ins, *one;
     char        *text, err[512];
-    const char  *v[4];
+    const char  *v[5];
 
     items = json_array();
     if (items == NULL || json_array_append(items, item) != 0
@@ -406,8 +406,9 @@ h_inv_insert(api_req_t *r, const char *series, const char *today, int issue,
     v[1] = today;
     v[2] = issue ? "true" : "false";
     v[3] = text;
+    v[4] = "true";
 
-    res = db_exec(r->db, DB_S_INV_INSERT, 4, v, err, sizeof(err));
+    res = db_exec(r->db, DB_S_INV_INSERT, 5, v, err, sizeof(err));
     free(text);
 
     if (res == NULL) {

@@ -84,12 +84,10 @@ invoice_row_item(const invoice_t *inv)
     bad |= row_set_str(item, "vat_currency", inv->vat_currency);
     bad |= row_set_str(item, "due_date", inv->due_date);
     bad |= row_set_str(item, "notes", inv->note);
-    bad |= json_object_set(item, "seller", json_object_get(full, "seller"));
-    bad |= json_object_set(item, "buyer", json_object_get(full, "buyer"));
+    /* the parties and the document's allowances and charges are the
+     * document's own: invoices_insert() reads them there */
     bad |= json_object_set(item, "vat_breakdown",
                            json_object_get(full, "vat_breakdown"));
-    bad |= json_object_set(item, "allowances_charges",
-                           json_object_get(full, "allowances_charges"));
     bad |= json_object_set_new(item, "totals", t);
     bad |= json_object_set_new(item, "lines", lines);
     bad |= json_object_set_new(item, "document", invoice_row_document(full));

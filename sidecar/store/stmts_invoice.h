@@ -12,10 +12,11 @@
 
 
 #define DB_STMTS_INVOICE(X)                                                   \
-    /* $1 series, $2 date, $3 issue, $4 items -> inserted, error */          \
+    /* $1 series, $2 date, $3 issue, $4 items, $5 answer ->                 \
+       inserted, error, n */                                                 \
     X(DB_S_INV_INSERT,                                                        \
-      "SELECT inserted, error FROM invoices_insert($1, $2::date, $3::bool,"   \
-      " $4::jsonb)")                                                          \
+      "SELECT inserted, error, n FROM invoices_insert($1, $2::date,"          \
+      " $3::bool, $4::jsonb, $5::bool)")                                      \
     X(DB_S_INV_TRANSITION,                                                    \
       "SELECT invoice_transition($1::uuid, $2, $3::date)")                    \
     /* the row GET /v1/invoices/{id} renders; FOR UPDATE when $2 */          \

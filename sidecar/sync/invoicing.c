@@ -45,13 +45,13 @@ invoicing_page(db_conn_t *db, const char *sync_id, const char *integration,
     size_t errlen)
 {
     PGresult      *res;
-    json_t        *paid, *rec, *missing, *profile, *items, *item, *ins;
+    json_t        *paid, *rec, *missing, *profile, *items, *item;
     json_t        *byid, *m, *pd;
     invoice_t     *inv;
     char          *text, today[11], nfail[16], ncreated[24];
     char           why[INVOICING_ERR_LEN], first[INVOICING_ERR_LEN + 80];
     char           series[80], rate[16];
-    const char    *v[4], *id, *st;
+    const char    *v[5], *id, *st;
     size_t         i;
     int            mark_paid, failed, days;
 
@@ -191,7 +191,8 @@ invoicing_page(db_conn_t *db, const char *sync_id, const char *integration,
         v[1] = today;
         v[2] = "true";
         v[3] = text;
-        res = db_exec(db, DB_S_INV_INSERT, 4, v, err, errlen);
+        v[4] = "false";
+        res = db_exec(db, DB_S_INV_INSERT, 5, v, err, errlen);
         free(text);
         if (res == NULL) {
             json_decref(items);
@@ -204,9 +205,7 @@ invoicing_page(db_conn_t *db, const char *sync_id, const char *integration,
                 snprintf(first, sizeof(first), "%s", PQgetvalue(res, 0, 1));
             }
         } else {
-            ins = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-            *created = (int64_t) json_array_size(ins);
-            json_decref(ins);
+            *created = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
         }
         PQclear(res);
     }

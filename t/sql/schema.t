@@ -114,9 +114,22 @@ is(q_ok('hubgate', q{
        AND (NOT a.attnotnull OR NOT c.relrowsecurity OR NOT c.relforcerowsecurity
             OR NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)
             OR NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid
-                   AND k.contype = 'f' AND k.confrelid = 'tenants'::regclass
-                   AND k.confdeltype = 'c'));}, 'q'),
-   '', 'tenant_id NOT NULL, cascading FK to tenants, RLS enabled+forced with a policy: everywhere');
+                   AND k.contype = 'f' AND k.confdeltype = 'c'
+                   AND (k.confrelid = 'tenants'::regclass
+                        -- or through a parent that cascades from tenants,
+                        -- by a key that starts with tenant_id
+                        OR (k.conkey[1] = a.attnum
+                            AND EXISTS (SELECT 1 FROM pg_constraint p
+                                 WHERE p.conrelid = k.confrelid
+                                   AND p.contype = 'f' AND p.confdeltype = 'c'
+                                   AND p.confrelid = 'tenants'::regclass)))));}, 'q'),
+   '', 'tenant_id NOT NULL, cascading FK to tenants (or through its parent), RLS enabled+forced with a policy: everywhere');
+is(q_ok('hubgate', q{SELECT string_agg(conname, ',') FROM pg_constraint
+    WHERE conrelid = 'invoice_lines'::regclass AND contype = 'f'
+      AND confrelid = 'invoices'::regclass AND confdeltype = 'c'
+      AND conkey[1] = (SELECT attnum FROM pg_attribute WHERE attrelid = 'invoice_lines'::regclass
+                        AND attname = 'tenant_id');}, 'q'),
+   'invoice_lines_tenant_id_invoice_id_fkey', 'invoice lines cascade from tenants through their invoice');
 is(q_ok('hubgate', q{SELECT count(*) FROM pg_attribute WHERE attname = 'tenant_id' AND attnum > 0
     AND attrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r');}, 'q'),
    17, '17 tenant-owned tables (all but tenants and schema_migrations)');
@@ -231,10 +244,19 @@ q_ok('hubgate_app', "$sa UPDATE jobs SET status = 'done', finished_at = now(); "
     'once done, the unique_key can be queued again');
 
 # --- deleting a tenant ----------------------------------------------------
+q_ok('hubgate', "INSERT INTO invoice_series (tenant_id, name) VALUES ('$B', 'B');
+                 INSERT INTO invoices (id, tenant_id, series, currency)
+                 VALUES ('bbbbbbbb-2222-4000-8000-000000000001', '$B', 'B', 'PLN');
+                 INSERT INTO invoice_lines (tenant_id, invoice_id, line_no,
+                        description, quantity, unit_price, net_minor, vat_category)
+                 VALUES ('$B', 'bbbbbbbb-2222-4000-8000-000000000001', 1, 'x', 1, 1, 100, 'S');",
+     'an invoice with a line for B');
 is(q_ok('hubgate', "DELETE FROM tenants WHERE id = '$B';
                     SELECT (SELECT count(*) FROM tenant_keys WHERE tenant_id = '$B')
                          + (SELECT count(*) FROM integrations WHERE tenant_id = '$B')
-                         + (SELECT count(*) FROM jobs WHERE tenant_id = '$B');", 'delete B'),
-   0, 'deleting a tenant removes its data keys and rows');
+                         + (SELECT count(*) FROM jobs WHERE tenant_id = '$B')
+                         + (SELECT count(*) FROM invoices WHERE tenant_id = '$B')
+                         + (SELECT count(*) FROM invoice_lines WHERE tenant_id = '$B');", 'delete B'),
+   0, 'deleting a tenant removes its data keys and rows, invoice lines too');
 
 done_testing();
