@@ -196,15 +196,11 @@ $$;
 -- p_series dated p_date, in the order of p_items; else drafts.  Returns
 -- how many were inserted, and (p_answer) them as invoice_json; error set
 -- (and nothing inserted) when the series refuses the date.
--- Planned afresh on every call (plan_cache_mode): a plan cached while
--- invoices was empty scans it whole for every item once it has grown, and
--- a sync calls this once per page while it grows.
 CREATE FUNCTION invoices_insert(p_series text, p_date date, p_issue boolean,
                                 p_items jsonb, p_answer boolean,
                                 OUT inserted jsonb, OUT n integer,
                                 OUT error text)
     LANGUAGE plpgsql VOLATILE SECURITY INVOKER
-    SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     v_tenant  uuid := current_setting('hubgate.tenant')::uuid;
@@ -436,11 +432,10 @@ GRANT EXECUTE ON FUNCTION invoice_transition(uuid, text, date) TO hubgate_app;
 GRANT EXECUTE ON FUNCTION invoices_mark_overdue(date) TO hubgate_app;
 
 -- Which of p_ids (a JSON array of an integration's order ids) have no
--- invoice yet; planned afresh on every call, as invoices_insert.
+-- invoice yet
 CREATE FUNCTION invoices_missing_orders(p_integration uuid, p_ids jsonb)
     RETURNS json
     LANGUAGE sql STABLE SECURITY INVOKER
-    SET plan_cache_mode = force_custom_plan
 AS $$
     SELECT coalesce(json_agg(t.x), '[]')
       FROM jsonb_array_elements_text(p_ids) t(x)
