@@ -31,8 +31,8 @@
  * The item of a computed invoice: {"kind", "currency", "vat_currency",
  * "due_date", "notes", "document", "totals", "vat_breakdown", "lines"}
  * (the parties and document allowances and charges are the document's);
- * the caller adds the source, customer and payment fields.  NULL on ENOMEM or when inv is not
- * computed.
+ * the caller adds the source, customer and payment fields.  NULL on
+ * ENOMEM or when inv is not computed.
  */
 json_t *invoice_row_item(const invoice_t *inv);
 
