@@ -53,7 +53,7 @@ invoicing_page(db_conn_t *db, const char *sync_id, const char *integration,
     char           series[80], rate[16];
     const char    *v[5], *id, *st;
     size_t         i;
-    int            mark_paid, failed, days;
+    int            mark_paid, failed, days, no_default;
 
     *created = 0;
 
@@ -122,11 +122,10 @@ invoicing_page(db_conn_t *db, const char *sync_id, const char *integration,
     missing = json_loads(PQgetvalue(res, 0, 5), 0, NULL);
     PQclear(res);
 
-    /* "zw" (exempt) and "np" (outside VAT) are not rates an order's
-     * lines can be priced at: such integrations give their orders 0 */
-    if (strcmp(rate, "zw") == 0 || strcmp(rate, "np") == 0) {
-        snprintf(rate, sizeof(rate), "0");
-    }
+    /* "zw" (exempt, category E) and "np" (outside VAT, O) need an
+     * exemption reason generated invoices cannot give yet: a line with
+     * no rate of its own is then refused, rather than made zero rated */
+    no_default = strcmp(rate, "zw") == 0 || strcmp(rate, "np") == 0;
 
     pd = json_object_get(profile, "payment_days");
     days = json_is_integer(pd) ? (int) json_integer_value(pd) : 14;
@@ -143,8 +142,9 @@ invoicing_page(db_conn_t *db, const char *sync_id, const char *integration,
         }
 
         inv = NULL;
-        if (invoice_from_order(rec, profile, rate, today, NULL,
-                               INVOICE_DRAFT_NUMBER, &inv, why, sizeof(why))
+        if (invoice_from_order(rec, profile, no_default ? NULL : rate,
+                               today, NULL, INVOICE_DRAFT_NUMBER, &inv, why,
+                               sizeof(why))
             != INVOICE_OK)
         {
             if (failed++ == 0) {

@@ -182,5 +182,32 @@ like($run->{invoice_error} // '', qr/seller profile/, '... and says why');
 is($s->psql(qq{SELECT count(*) FROM invoices i JOIN integrations g ON g.id = i.integration_id
     WHERE g.id = '$bare'}), 0, 'no invoice of that tenant');
 
+###############################################################################
+# defaultVatRate "zw" (exempt): a line without a rate of its own is not
+# made zero rated; its order is refused with the reason, the others issued
+
+$s->tenant_create('exempt');
+api(PUT => '/v1/seller', tenant => 'exempt', json => {
+    seller => { name => 'Zwolniony', vat_id => 'PL5261040828',
+        address => { city => 'Kraków', country => 'PL' } } });
+my $zw = Hubgate::Sync::connect($s, $allegro, tenant => 'exempt');
+api(PUT => "/v1/integrations/$zw/settings", tenant => 'exempt',
+    json => { autoGenerateInvoices => JSON::PP::true, defaultVatRate => 'zw' });
+$run = Hubgate::Sync::sync($s, $zw, tenant => 'exempt');
+is($run->{status}, 'succeeded', 'defaultVatRate zw: the sync succeeds');
+my $norate = $s->psql(qq{SELECT count(*) FROM external_orders o
+    WHERE o.integration_id = '$zw' AND o.status = 'paid' AND EXISTS
+    (SELECT 1 FROM jsonb_array_elements(o.canonical->'lines') l
+      WHERE l->'vat_rate' IS NULL OR l->'vat_rate' = 'null')});
+my $zpaid = $s->psql(qq{SELECT count(*) FROM external_orders
+    WHERE integration_id = '$zw' AND status = 'paid'});
+cmp_ok($norate, '>', 0, "some paid orders have a line without a rate ($norate)");
+is($run->{invoices_failed}, $norate, '... those are refused');
+is($run->{invoices_created}, $zpaid - $norate, '... the others issued');
+like($run->{invoice_error} // '', qr/rate/i, '... and the reason names the rate');
+is($s->psql(qq{SELECT count(*) FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id
+    WHERE i.integration_id = '$zw' AND l.vat_category = 'Z'}), 0,
+    'nothing was made zero rated');
+
 $s->no_secrets_ok;
 done_testing;
