@@ -42,6 +42,18 @@ clock_iso(int64_t ms, char out[CLOCK_ISO_LEN])
 
 
 void
+clock_date(int64_t ms, char out[CLOCK_DATE_LEN])
+{
+    time_t     s;
+    struct tm  tm;
+
+    s = (time_t) (ms / 1000);
+    gmtime_r(&s, &tm);
+    strftime(out, CLOCK_DATE_LEN, "%Y-%m-%d", &tm);
+}
+
+
+void
 clock_enable_test(int on)
 {
     atomic_store(&clock_test, on ? 1 : 0);

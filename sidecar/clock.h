@@ -24,6 +24,10 @@ int64_t clock_now_ms(void);
 #define CLOCK_ISO_LEN  48
 void clock_iso(int64_t ms, char out[CLOCK_ISO_LEN]);
 
+/* the UTC day of ms, "YYYY-MM-DD" (invoice dates) */
+#define CLOCK_DATE_LEN  11
+void clock_date(int64_t ms, char out[CLOCK_DATE_LEN]);
+
 /* test_clock on: clock_advance may be called */
 void clock_enable_test(int on);
 int clock_test_enabled(void);

@@ -12,6 +12,7 @@
 
 #include "metrics.h"
 #include "store/db.h"
+#include "sync/invoicing.h"
 #include "sync/oauth.h"
 #include "sync/pipeline.h"
 #include "sync/queue.h"
@@ -247,6 +248,20 @@ metrics_sync(metrics_out_t *o)
         (unsigned long long) a.token_refreshes,
         (unsigned long long) a.refresh_failures,
         (unsigned long long) a.revocations);
+
+    metrics_printf(o,
+        "# HELP hubgated_invoices_generated_total Invoices from synced"
+        " orders, by result.\n"
+        "# TYPE hubgated_invoices_generated_total counter\n"
+        "hubgated_invoices_generated_total{result=\"issued\"} %llu\n"
+        "hubgated_invoices_generated_total{result=\"failed\"} %llu\n"
+        "# HELP hubgated_invoices_overdue_total Invoices the scheduler"
+        " marked overdue.\n"
+        "# TYPE hubgated_invoices_overdue_total counter\n"
+        "hubgated_invoices_overdue_total %llu\n",
+        (unsigned long long) invoicing_stat_created(),
+        (unsigned long long) invoicing_stat_failed(),
+        (unsigned long long) invoicing_stat_overdue());
 }
 
 

@@ -14,10 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api.h"
 #include "accept.h"
+#include "validate.h"
 #include "../clock.h"
 #include "../invoice/invoice.h"
 #include "../invoice/row.h"
@@ -25,7 +25,6 @@
 
 #define H_INV_LIST_DEFAULT  50
 #define H_INV_LIST_MAX      500
-#define H_INV_SERIES_MAX    64
 #define H_INV_PAYMENT_DAYS  14
 
 
@@ -39,12 +38,16 @@ typedef enum {
 } h_fmt_e;
 
 
-static void h_inv_today(char out[11]);
-static int h_inv_series_ok(const char *s);
 static void h_inv_invalid(api_req_t *r, const invoice_errs_t *errs);
+
+/* a series name keeps the settings' invoiceSeries rule (validate.h) */
+#define h_inv_series_name_ok(s)  (validate_series_name((s), strlen(s)) == 0)
 static json_t *h_inv_profile(api_req_t *r, int *failed);
 static void h_inv_answer(api_req_t *r, int status, const char *id);
 static void h_inv_answer_new(api_req_t *r, json_t *ins, json_t *full);
+static void h_inv_store(api_req_t *r, invoice_t *inv, json_t *extra,
+    const json_t *corrects, const char *series, const char *today,
+    int issue, const char *action, json_t *details);
 static json_t *h_inv_full(api_req_t *r, PGresult *res, const char *today);
 static h_fmt_e h_inv_format(api_req_t *r);
 static void h_inv_transition(api_req_t *r, const char *action);
@@ -76,40 +79,6 @@ h_inv_only_keys(api_req_t *r, json_t *body, const char *const *keys,
     }
 
     return 0;
-}
-
-
-/* the day of the (test) clock, UTC */
-static void
-h_inv_today(char out[11])
-{
-    time_t     t;
-    struct tm  tm;
-
-    t = (time_t) (clock_now_ms() / 1000);
-    gmtime_r(&t, &tm);
-    strftime(out, 11, "%Y-%m-%d", &tm);
-}
-
-
-/* the settings' rule: [A-Za-z0-9] then [A-Za-z0-9_/.-], 1..64 bytes */
-static int
-h_inv_series_ok(const char *s)
-{
-    size_t  i, n;
-
-    n = strlen(s);
-    if (n == 0 || n > H_INV_SERIES_MAX || !isalnum((unsigned char) s[0])) {
-        return 0;
-    }
-
-    for (i = 1; i < n; i++) {
-        if (!isalnum((unsigned char) s[i]) && strchr("_/.-", s[i]) == NULL) {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 
@@ -234,7 +203,7 @@ h_inv_answer(api_req_t *r, int status, const char *id)
         return;
     }
 
-    h_inv_today(today);
+    clock_date(clock_now_ms(), today);
     o = h_inv_full(r, res, today);
     PQclear(res);
 
@@ -352,7 +321,7 @@ h_invoices_list(api_req_t *r)
         return;
     }
 
-    if (series != NULL && !h_inv_series_ok(series)) {
+    if (series != NULL && !h_inv_series_name_ok(series)) {
         api_error(r, 400, "bad_request", "series is not a series name");
         return;
     }
@@ -439,6 +408,68 @@ h_inv_insert(api_req_t *r, const char *series, const char *today, int issue,
 
 
 /*
+ * Stores a computed invoice (inv, freed here) by invoices_insert() and
+ * answers 201 with it.  The item gets the members of extra (stolen, may
+ * be NULL) and, line by line, corrects[i] as corrects_line_no (borrowed,
+ * may be NULL); the audit entry is action with details (stolen) and the
+ * number taken.
+ */
+static void
+h_inv_store(api_req_t *r, invoice_t *inv, json_t *extra,
+    const json_t *corrects, const char *series, const char *today,
+    int issue, const char *action, json_t *details)
+{
+    json_t  *item, *full, *ins, *lines;
+    char     target[96];
+    size_t   i;
+
+    item = invoice_row_item(inv);
+    full = NULL;
+    if (item != NULL && invoice_to_json(inv, &full) != INVOICE_OK) {
+        full = NULL;
+    }
+    invoice_free(inv);
+
+    if (item == NULL || full == NULL || extra == NULL || details == NULL
+        || json_object_update(item, extra) != 0)
+    {
+        json_decref(item);
+        json_decref(full);
+        json_decref(extra);
+        json_decref(details);
+        api_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    json_decref(extra);
+
+    lines = json_object_get(item, "lines");
+    for (i = 0; corrects != NULL && i < json_array_size(lines); i++) {
+        json_object_set(json_array_get(lines, i), "corrects_line_no",
+                        json_array_get(corrects, i));
+    }
+
+    ins = h_inv_insert(r, series, today, issue, item);
+    json_decref(item);
+    if (ins == NULL) {
+        json_decref(full);
+        json_decref(details);
+        return;
+    }
+
+    snprintf(target, sizeof(target), "invoice:%s",
+             json_string_value(json_object_get(ins, "id")));
+    json_object_set(details, "number", json_object_get(ins, "number"));
+    if (api_audit(r, action, target, details) != 0) {
+        json_decref(full);
+        json_decref(ins);
+        return;
+    }
+
+    h_inv_answer_new(r, ins, full);
+}
+
+
+/*
  * POST /v1/invoices: the API JSON of invoice.h plus "series" (default
  * "default") and "issue" (default false: a draft).  The number and the
  * issue date come from the series when the invoice is issued; the seller
@@ -447,11 +478,11 @@ h_inv_insert(api_req_t *r, const char *series, const char *today, int issue,
 void
 h_invoices_create(api_req_t *r)
 {
-    json_t          *body, *profile, *ins, *item, *full, *v;
+    json_t          *body, *profile, *v;
     invoice_t       *inv;
     invoice_errs_t   errs;
     const char      *series;
-    char             today[11], target[96], sbuf[H_INV_SERIES_MAX + 1];
+    char             today[11], sbuf[VALIDATE_SERIES_MAX + 1];
     int              issue, failed, days;
 
     body = api_body_json(r);
@@ -482,7 +513,7 @@ h_invoices_create(api_req_t *r)
 
     v = json_object_get(body, "series");
     series = v == NULL ? "default" : json_string_value(v);
-    if (series == NULL || !h_inv_series_ok(series)) {
+    if (series == NULL || !h_inv_series_name_ok(series)) {
         json_decref(body);
         api_error(r, 422, "validation_failed",
                   "series must be 1 to 64 of [A-Za-z0-9_/.-], starting with"
@@ -527,7 +558,7 @@ h_invoices_create(api_req_t *r)
                               : H_INV_PAYMENT_DAYS;
     json_decref(profile);
 
-    h_inv_today(today);
+    clock_date(clock_now_ms(), today);
     json_object_set_new(body, "number", json_string(INVOICE_DRAFT_NUMBER));
     json_object_set_new(body, "issue_date", json_string(today));
 
@@ -548,41 +579,10 @@ h_invoices_create(api_req_t *r)
     }
     json_decref(body);
 
-    item = invoice_row_item(inv);
-    full = NULL;
-    if (item != NULL && invoice_to_json(inv, &full) != INVOICE_OK) {
-        full = NULL;
-    }
-    invoice_free(inv);
-
-    if (item == NULL || full == NULL) {
-        json_decref(item);
-        json_decref(full);
-        api_error(r, 500, "internal", "out of memory");
-        return;
-    }
-    json_object_set_new(item, "payment_days", json_integer(days));
-
-    ins = h_inv_insert(r, series, today, issue, item);
-    json_decref(item);
-    if (ins == NULL) {
-        json_decref(full);
-        return;
-    }
-
-    snprintf(target, sizeof(target), "invoice:%s",
-             json_string_value(json_object_get(ins, "id")));
-    if (api_audit(r, issue ? "invoice.issue" : "invoice.create", target,
-                  json_pack("{s:s, s:O}", "series", series,
-                            "number", json_object_get(ins, "number")))
-        != 0)
-    {
-        json_decref(full);
-        json_decref(ins);
-        return;
-    }
-
-    h_inv_answer_new(r, ins, full);
+    h_inv_store(r, inv, json_pack("{s:i}", "payment_days", days), NULL,
+                series, today, issue,
+                issue ? "invoice.issue" : "invoice.create",
+                json_pack("{s:s}", "series", series));
 }
 
 
@@ -631,7 +631,7 @@ h_invoice_get(api_req_t *r)
         return;
     }
 
-    h_inv_today(today);
+    clock_date(clock_now_ms(), today);
 
     if (fmt == H_FMT_JSON) {
         full = h_inv_full(r, res, today);
@@ -705,7 +705,7 @@ h_inv_transition(api_req_t *r, const char *action)
         return;
     }
 
-    h_inv_today(today);
+    clock_date(clock_now_ms(), today);
     v[0] = r->params[0];
     v[1] = action;
     v[2] = today;
@@ -930,13 +930,11 @@ void
 h_invoice_credit_note(api_req_t *r)
 {
     PGresult        *res;
-    json_t          *body, *doc, *pre, *corrects, *item, *ins, *lines, *v;
-    json_t          *full;
+    json_t          *body, *doc, *pre, *corrects, *v;
     invoice_t       *inv;
     invoice_errs_t   errs;
     const char      *state, *reason, *series, *vv[1];
-    char             err[512], today[11], target[96], sbuf[80];
-    size_t           i;
+    char             err[512], today[11], sbuf[80];
 
     if (!h_uuid(r->params[0])) {
         api_error(r, 404, "not_found", "no such invoice");
@@ -958,7 +956,7 @@ h_invoice_credit_note(api_req_t *r)
 
     v = json_object_get(body, "series");
     if (v != NULL && (!json_is_string(v)
-                      || !h_inv_series_ok(json_string_value(v))))
+                      || !h_inv_series_name_ok(json_string_value(v))))
     {
         json_decref(body);
         api_error(r, 422, "validation_failed", "series is not a series name");
@@ -1028,7 +1026,7 @@ h_invoice_credit_note(api_req_t *r)
         return;
     }
 
-    h_inv_today(today);
+    clock_date(clock_now_ms(), today);
     json_object_set_new(doc, "kind", json_string("credit_note"));
     json_object_set_new(doc, "preceding_invoice", pre);
     json_object_set_new(doc, "correction_reason", json_string(reason));
@@ -1050,50 +1048,11 @@ h_invoice_credit_note(api_req_t *r)
     }
     json_decref(doc);
 
-    item = invoice_row_item(inv);
-    full = NULL;
-    if (item != NULL && invoice_to_json(inv, &full) != INVOICE_OK) {
-        full = NULL;
-    }
-    invoice_free(inv);
-    if (item == NULL || full == NULL) {
-        json_decref(item);
-        json_decref(full);
-        json_decref(corrects);
-        json_decref(body);
-        api_error(r, 500, "internal", "out of memory");
-        return;
-    }
-
-    lines = json_object_get(item, "lines");
-    for (i = 0; i < json_array_size(lines); i++) {
-        json_object_set(json_array_get(lines, i), "corrects_line_no",
-                        json_array_get(corrects, i));
-    }
+    h_inv_store(r, inv, json_pack("{s:s}", "corrects", r->params[0]),
+                corrects, series, today, 1, "invoice.credit_note",
+                json_pack("{s:s}", "corrects", r->params[0]));
     json_decref(corrects);
-    json_object_set_new(item, "corrects", json_string(r->params[0]));
-
-    ins = h_inv_insert(r, series, today, 1, item);
-    json_decref(item);
     json_decref(body);
-    if (ins == NULL) {
-        json_decref(full);
-        return;
-    }
-
-    snprintf(target, sizeof(target), "invoice:%s",
-             json_string_value(json_object_get(ins, "id")));
-    if (api_audit(r, "invoice.credit_note", target,
-                  json_pack("{s:s, s:O}", "corrects", r->params[0],
-                            "number", json_object_get(ins, "number")))
-        != 0)
-    {
-        json_decref(full);
-        json_decref(ins);
-        return;
-    }
-
-    h_inv_answer_new(r, ins, full);
 }
 
 
@@ -1105,7 +1064,7 @@ h_series_get(api_req_t *r)
     const char  *v[2];
 
     if (api_pct_decode(r->params[0], name, sizeof(name)) != 0
-        || !h_inv_series_ok(name))
+        || !h_inv_series_name_ok(name))
     {
         api_error(r, 404, "not_found", "no such series");
         return;
@@ -1115,7 +1074,7 @@ h_series_get(api_req_t *r)
         return;
     }
 
-    h_inv_today(today);
+    clock_date(clock_now_ms(), today);
     v[0] = name;
     v[1] = today;
 
@@ -1150,7 +1109,7 @@ h_series_put(api_req_t *r)
     const char  *v[5];
 
     if (api_pct_decode(r->params[0], name, sizeof(name)) != 0
-        || !h_inv_series_ok(name))
+        || !h_inv_series_name_ok(name))
     {
         api_error(r, 422, "validation_failed",
                   "a series name is 1 to 64 of [A-Za-z0-9_/.-] (a / as"
@@ -1194,7 +1153,7 @@ h_series_put(api_req_t *r)
         return;
     }
 
-    h_inv_today(today);
+    clock_date(clock_now_ms(), today);
     v[0] = name;
     v[1] = p != NULL ? json_string_value(p) : NULL;
     v[2] = rs != NULL ? json_string_value(rs) : NULL;

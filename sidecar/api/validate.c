@@ -11,7 +11,6 @@
 #include "api/validate.h"
 
 
-#define VALIDATE_SERIES_MAX     64
 #define VALIDATE_FREQ_MIN       5
 #define VALIDATE_FREQ_MAX       1440
 #define VALIDATE_MAPPINGS_MAX   64
@@ -694,7 +693,6 @@ static json_t *
 validate_series(const json_t *v, const char *prefix, const char *name,
     validate_errs_t *errs)
 {
-    int          c;
     size_t       i, len;
     const char  *s;
 
@@ -705,21 +703,40 @@ validate_series(const json_t *v, const char *prefix, const char *name,
     s = json_string_value(v);
     len = json_string_length(v);
 
+    i = validate_series_name(s, len);
+    if (i != 0) {
+        validate_add(errs, prefix, name, "pattern",
+                     "%s must start with an ASCII letter or digit and "
+                     "hold only ASCII letters, digits, '_', '/', '.' and "
+                     "'-' (byte %zu is not allowed)", name, i);
+        return NULL;
+    }
+
+    return json_stringn(s, len);
+}
+
+
+size_t
+validate_series_name(const char *s, size_t len)
+{
+    int     c;
+    size_t  i;
+
+    if (len == 0 || len > VALIDATE_SERIES_MAX) {
+        return len + 1;
+    }
+
     for (i = 0; i < len; i++) {
         c = (unsigned char) s[i];
 
         if (!validate_is_alnum(c)
             && (i == 0 || (c != '_' && c != '/' && c != '.' && c != '-')))
         {
-            validate_add(errs, prefix, name, "pattern",
-                         "%s must start with an ASCII letter or digit and "
-                         "hold only ASCII letters, digits, '_', '/', '.' and "
-                         "'-' (byte %zu is not allowed)", name, i + 1);
-            return NULL;
+            return i + 1;
         }
     }
 
-    return json_stringn(s, len);
+    return 0;
 }
 
 

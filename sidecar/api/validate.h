@@ -142,4 +142,14 @@ int validate_webhook_secret(const json_t *body, validate_whsec_t *out,
 json_t *validate_errors_json(const validate_errs_t *errs);
 
 
+#define VALIDATE_SERIES_MAX  64
+
+/*
+ * The invoiceSeries rule, also the rule of series names in the invoice
+ * API: 1..VALIDATE_SERIES_MAX bytes, an ASCII letter or digit, then those
+ * or '_', '/', '.', '-'.  0 when s (len bytes) keeps it; else the 1-based
+ * position of the first byte it refuses, len + 1 for a bad length.
+ */
+size_t validate_series_name(const char *s, size_t len);
+
 #endif /* VALIDATE_H */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "civil.h"
 #include "invoice/from_order.h"
 
 
@@ -64,8 +65,6 @@ static int fo_fix_nets(fo_ctx_t *c, invoice_t *inv, const int64_t *nets);
 static int fo_reconcile(fo_ctx_t *c, invoice_t *inv);
 static int fo_date_parse(const char *s, size_t len, long *y, long *m,
     long *d);
-static long fo_days_from_civil(long y, long m, long d);
-static void fo_civil_from_days(long z, long *y, long *m, long *d);
 
 
 int
@@ -774,7 +773,8 @@ fo_dates(fo_ctx_t *c, const json_t *profile, const char *issue_date,
     const json_t  *v;
     const char    *s;
     json_t        *dl;
-    long           y, m, d, dy, dm, dd, days;
+    long           y, m, d, dy, dm, dd;
+    int64_t        days, cy, cm, cd;
     char           due[64];         /* room for any long, for gcc */
     int            bad;
 
@@ -801,8 +801,11 @@ fo_dates(fo_ctx_t *c, const json_t *profile, const char *issue_date,
         bad |= fo_set(doc, "due_date", json_string(due_date));
 
     } else if (json_is_integer(v)) {
-        days = fo_days_from_civil(y, m, d) + (long) json_integer_value(v);
-        fo_civil_from_days(days, &y, &m, &d);
+        days = civil_days(y, m, d) + (int64_t) json_integer_value(v);
+        civil_from_days(days, &cy, &cm, &cd);
+        y = (long) cy;
+        m = (long) cm;
+        d = (long) cd;
         if (y > 9999) {
             return fo_fail(c, INVOICE_EINVAL, "due date after 9999");
         }
@@ -1040,38 +1043,3 @@ fo_date_parse(const char *s, size_t len, long *y, long *m, long *d)
 }
 
 
-/*
- * Days since 1970-01-01 of a proleptic Gregorian date, and back: the
- * year is counted from March, so that the leap day ends it, in 400-year
- * eras of 146097 days.  No mktime: no time zone, no locale.
- */
-static long
-fo_days_from_civil(long y, long m, long d)
-{
-    long  era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-    return era * 146097 + doe - 719468;
-}
-
-
-static void
-fo_civil_from_days(long z, long *y, long *m, long *d)
-{
-    long  era, doe, yoe, doy, mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yoe + era * 400 + (*m <= 2);
-}

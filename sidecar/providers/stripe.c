@@ -33,6 +33,7 @@
 
 #include <openssl/crypto.h>
 
+#include "civil.h"
 #include "providers/provider_ops.h"
 
 
@@ -47,7 +48,6 @@ static int stripe_api_req(const prov_conf_t *pc, const prov_auth_t *auth,
     http_req_t *req, char *err, size_t errlen);
 static int stripe_iso(json_t *unix_ts, char *out, size_t len);
 static int stripe_unix(const char *iso, int64_t *out);
-static int64_t stripe_days(int y, int m, int d);
 static void stripe_minor_text(int64_t minor, int exp, char *out,
     size_t len);
 static int stripe_rate(json_t *pct, char *out, size_t len);
@@ -1172,22 +1172,6 @@ stripe_iso(json_t *unix_ts, char *out, size_t len)
 }
 
 
-/* days from 1970-01-01 to y-m-d (proleptic Gregorian) */
-static int64_t
-stripe_days(int y, int m, int d)
-{
-    int64_t  era, yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-    return era * 146097 + doe - 719468;
-}
-
-
 /* "YYYY-MM-DDTHH:MM:SS[.fff](Z|+hh:mm|-hh:mm)" to unix seconds */
 static int
 stripe_unix(const char *iso, int64_t *out)
@@ -1245,7 +1229,7 @@ stripe_unix(const char *iso, int64_t *out)
         return -1;
     }
 
-    *out = stripe_days(v[0], v[1], v[2]) * 86400 + v[3] * 3600 + v[4] * 60
+    *out = civil_days(v[0], v[1], v[2]) * 86400 + v[3] * 3600 + v[4] * 60
            + v[5] - sign * (oh * 3600 + om * 60);
 
     return 0;

@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "sync/invoicing.h"
 #include "invoice/from_order.h"
 #include "invoice/row.h"
+#include "clock.h"
 #include "log.h"
 
 
@@ -22,21 +22,6 @@
 static _Atomic uint64_t  st_created;
 static _Atomic uint64_t  st_failed;
 static _Atomic uint64_t  st_overdue;
-
-
-static void invoicing_date(int64_t now_ms, char out[11]);
-
-
-static void
-invoicing_date(int64_t now_ms, char out[11])
-{
-    time_t     t;
-    struct tm  tm;
-
-    t = (time_t) (now_ms / 1000);
-    gmtime_r(&t, &tm);
-    strftime(out, 11, "%Y-%m-%d", &tm);
-}
 
 
 int
@@ -130,7 +115,7 @@ invoicing_page(db_conn_t *db, const char *sync_id, const char *integration,
     pd = json_object_get(profile, "payment_days");
     days = json_is_integer(pd) ? (int) json_integer_value(pd) : 14;
 
-    invoicing_date(now_ms, today);
+    clock_date(now_ms, today);
     items = json_array();
     failed = 0;
     first[0] = '\0';
@@ -247,7 +232,7 @@ invoicing_tick(db_conn_t *db, int64_t now_ms)
     const char  *v[1];
     long         n;
 
-    invoicing_date(now_ms, today);
+    clock_date(now_ms, today);
     v[0] = today;
 
     res = db_exec(db, DB_S_INV_OVERDUE, 1, v, err, sizeof(err));

@@ -412,6 +412,8 @@ ok($t->wait_for(sub { api(GET => "/v1/invoices/$ro", tenant => $T)->{state}
         eq 'overdue' }, 10), 'the issued invoice became overdue');
 is(api(GET => "/v1/invoices/$second", tenant => $T)->{state}, 'paid',
     'the paid one stays paid');
+like((api(GET => '/metrics', tenant => $T))[1]->body,
+    qr/^hubgated_invoices_overdue_total [1-9]\d*$/m, '/metrics counts it');
 is(api(GET => "/v1/invoices/$draft", tenant => $T)->{state}, 'issued',
     'the fully credited one is not overdue');
 is(api(GET => "/v1/invoices/$cn", tenant => $T)->{state}, 'issued',

@@ -108,6 +108,9 @@ is($run->{invoices_created}, $now - $paid, '... counted by the run');
 is($s->psql(q{SELECT max(seq) || '-' || count(DISTINCT seq) FROM invoices}),
     "$now-$now", 'still gapless');
 my $paid2 = $now;
+my (undef, $mr) = api(GET => '/metrics', tenant => $T);
+like($mr->body, qr/^hubgated_invoices_generated_total\{result="issued"\} $now$/m,
+    '/metrics counts the invoices the syncs issued');
 
 # the API lists them by integration, and renders them
 ($j, $r) = api(GET => "/v1/invoices?integration=$id&limit=500", tenant => $T);
